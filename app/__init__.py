@@ -1,0 +1,43 @@
+"""Kỹ năng số cộng đồng: the Flask application factory."""
+
+from flask import Flask
+
+from app import errors, i18n, labels
+from app.config import load_config
+from app.extensions import csrf, db, login_manager, migrate
+
+
+def create_app(overrides: dict | None = None) -> Flask:
+    app = Flask(__name__, instance_relative_config=True)
+    app.config.from_mapping(load_config(app.instance_path))
+    app.config.from_mapping(overrides or {})
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(app.root_path + "/../migrations"))
+    csrf.init_app(app)
+    login_manager.init_app(app)
+    i18n.init_app(app)
+    labels.init_app(app)
+
+    _register_blueprints(app)
+    errors.init_app(app)
+    _register_cli(app)
+    return app
+
+
+def _register_blueprints(app: Flask) -> None:
+    from app.auth.routes import bp as auth_bp
+    from app.home.routes import bp as home_bp
+
+    app.register_blueprint(auth_bp)
+    app.register_blueprint(home_bp)
+
+
+def _register_cli(app: Flask) -> None:
+    from app.auth.cli import users_cli
+    from app.demo.cli import demo_command
+    from app.places.cli import places_cli
+
+    app.cli.add_command(places_cli)
+    app.cli.add_command(users_cli)
+    app.cli.add_command(demo_command)

@@ -1,0 +1,110 @@
+"""The one access helper: DESIGN.md's access table, and commune scoping for every query.
+
+Views never compare roles themselves. They ask `can()`, guard themselves with
+`@require(...)`, and load objects with `get_visible_or_404()` or filter with `in_scope()`,
+so an object of another commune answers 404 everywhere and never reveals that it exists.
+"""
+
+from collections.abc import Callable
+from enum import StrEnum, auto
+from functools import wraps
+
+import sqlalchemy as sa
+from flask import abort
+from flask_login import current_user, login_required
+
+from app.extensions import db
+from app.models import Role, User
+
+
+class Permission(StrEnum):
+    LOG_SESSIONS = auto()
+    EDIT_OWN_SESSIONS = auto()
+    EDIT_COMMUNE_SESSIONS = auto()
+    VERIFY_SESSIONS = auto()
+    READ_HOUSEHOLDS = auto()
+    ADD_HOUSEHOLDS = auto()
+    MANAGE_HOUSEHOLDS = auto()
+    READ_PLACES = auto()
+    MANAGE_PLACES = auto()
+    VIEW_VILLAGE_PROGRESS = auto()
+    VIEW_COMMUNE_PROGRESS = auto()
+    VIEW_PROVINCE_PROGRESS = auto()
+    EXPORT_PERSONAL_DATA = auto()
+    EXPORT_AGGREGATES = auto()
+    SET_TARGETS = auto()
+    MANAGE_TOPICS = auto()
+    MANAGE_USERS = auto()
+
+
+P = Permission
+# DESIGN.md, Access. Commune-bound roles get these rights inside their own commune only.
+GRANTS: dict[Role, frozenset[Permission]] = {
+    Role.VOLUNTEER: frozenset({
+        P.LOG_SESSIONS, P.EDIT_OWN_SESSIONS, P.READ_HOUSEHOLDS, P.ADD_HOUSEHOLDS,
+        P.READ_PLACES, P.VIEW_VILLAGE_PROGRESS,
+    }),
+    Role.OFFICER: frozenset({
+        P.LOG_SESSIONS, P.EDIT_OWN_SESSIONS, P.EDIT_COMMUNE_SESSIONS, P.VERIFY_SESSIONS,
+        P.READ_HOUSEHOLDS, P.ADD_HOUSEHOLDS, P.MANAGE_HOUSEHOLDS, P.READ_PLACES, P.MANAGE_PLACES,
+        P.VIEW_VILLAGE_PROGRESS, P.VIEW_COMMUNE_PROGRESS, P.EXPORT_PERSONAL_DATA, P.EXPORT_AGGREGATES,
+    }),
+    Role.PROVINCE: frozenset({
+        P.READ_HOUSEHOLDS, P.READ_PLACES, P.VIEW_VILLAGE_PROGRESS, P.VIEW_COMMUNE_PROGRESS,
+        P.VIEW_PROVINCE_PROGRESS, P.EXPORT_PERSONAL_DATA, P.EXPORT_AGGREGATES, P.SET_TARGETS,
+    }),
+    Role.ADMIN: frozenset({
+        P.READ_HOUSEHOLDS, P.READ_PLACES, P.MANAGE_PLACES, P.VIEW_VILLAGE_PROGRESS,
+        P.VIEW_COMMUNE_PROGRESS, P.VIEW_PROVINCE_PROGRESS, P.EXPORT_PERSONAL_DATA,
+        P.EXPORT_AGGREGATES, P.SET_TARGETS, P.MANAGE_TOPICS, P.MANAGE_USERS,
+    }),
+}  # fmt: skip
+
+
+def can(user: User, permission: Permission) -> bool:
+    """Whether the user's role holds the permission (scoping to a commune comes on top)."""
+    if user is None or not user.is_authenticated:
+        return False
+    return permission in GRANTS[user.role_enum]
+
+
+def require(permission: Permission) -> Callable:
+    """View decorator: sign-in first, then 403 for roles without the permission."""
+
+    def decorator(view: Callable) -> Callable:
+        @wraps(view)
+        @login_required
+        def guarded(*args, **kwargs):
+            if not can(current_user, permission):
+                abort(403)
+            return view(*args, **kwargs)
+
+        return guarded
+
+    return decorator
+
+
+def sees_whole_province(user: User) -> bool:
+    return not user.role_enum.belongs_to_commune
+
+
+def is_visible(user: User, obj) -> bool:
+    """Commune staff see their own commune's objects; province staff and admins see all."""
+    return sees_whole_province(user) or obj.commune_id == user.commune_id
+
+
+def in_scope(query: sa.Select, model, user: User | None = None) -> sa.Select:
+    """Narrow a select over `model` to what the user may see."""
+    user = user or current_user
+    if sees_whole_province(user):
+        return query
+    return query.where(model.commune_id == user.commune_id)
+
+
+def get_visible_or_404(model, object_id: int, user: User | None = None):
+    """Load one object, or 404 when it is missing or belongs to another commune."""
+    user = user or current_user
+    obj = db.session.get(model, object_id)
+    if obj is None or not is_visible(user, obj):
+        abort(404)
+    return obj

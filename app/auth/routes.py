@@ -1,0 +1,79 @@
+from urllib.parse import urlsplit
+
+from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required, login_user, logout_user
+
+from app.auth import services
+from app.auth.forms import ChangePasswordForm, LanguageForm, LoginForm
+from app.extensions import db, login_manager
+from app.models import User
+
+bp = Blueprint("auth", __name__, template_folder="templates")
+
+login_manager.login_view = "auth.login"
+login_manager.login_message = None  # the sign-in page explains itself
+
+
+@login_manager.user_loader
+def load_user(user_id: str) -> User | None:
+    # A disabled account is signed out on its next request.
+    user = db.session.get(User, int(user_id)) if user_id.isdigit() else None
+    return user if user is not None and user.is_active else None
+
+
+def safe_next(target: str | None) -> str | None:
+    """Only a path on this site: never another host, never a scheme-relative //host."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return None
+    parts = urlsplit(target)
+    return target if not parts.scheme and not parts.netloc else None
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    if current_user.is_authenticated:
+        return redirect(url_for("home.index"))
+    form = LoginForm(next=request.args.get("next", ""))
+    if form.validate_on_submit():
+        user = services.authenticate(form.phone.data, form.password.data)
+        if user is not None:
+            session.clear()  # a fresh session for every sign-in
+            login_user(user)
+            return redirect(safe_next(form.next.data) or url_for("home.index"))
+        # One message for wrong phone, wrong password and disabled account alike.
+        form.password.errors.append(_("The phone number or password is not correct."))
+    return render_template("auth/login.html", form=form, language_form=LanguageForm())
+
+
+@bp.post("/logout")
+def logout():
+    logout_user()
+    session.clear()
+    flash(_("You have signed out."), "info")
+    return redirect(url_for("auth.login"))
+
+
+@bp.route("/account/password", methods=["GET", "POST"])
+@login_required
+def change_password():
+    form = ChangePasswordForm(current_user)
+    if form.validate_on_submit():
+        services.change_password(current_user, form.new_password.data)
+        db.session.commit()
+        flash(_("Your password has been changed."), "success")
+        return redirect(url_for("home.index"))
+    return render_template("auth/password.html", form=form)
+
+
+@bp.post("/language")
+def set_language():
+    """Switch the interface language; saved on the account when signed in."""
+    form = LanguageForm()
+    locale = form.locale.data if form.validate_on_submit() else None
+    if locale in current_app.config["LANGUAGES"]:
+        session["locale"] = locale
+        if current_user.is_authenticated:
+            current_user.locale = locale
+            db.session.commit()
+    return redirect(safe_next(form.next.data) or url_for("home.index"))

@@ -1,0 +1,53 @@
+"""Language and locale formatting: Vietnamese first, English second.
+
+Every number, date and percentage shown to a person goes through these filters, so the
+Vietnamese pages read 257.959 and 26/11/2026 and the English ones 257,959 and 26 Nov 2026.
+"""
+
+from datetime import date, datetime
+
+from flask import Flask, current_app, session
+from flask_babel import format_date, format_datetime, format_decimal, format_percent, get_locale
+from flask_login import current_user
+
+from app.clock import as_utc
+from app.extensions import babel
+
+DATE_PATTERNS = {"vi": "dd/MM/yyyy", "en": "d MMM yyyy"}
+DATETIME_PATTERNS = {"vi": "HH:mm dd/MM/yyyy", "en": "d MMM yyyy, HH:mm"}
+
+
+def select_locale() -> str:
+    """The signed-in user's saved language, else the one picked on the sign-in page."""
+    if current_user and current_user.is_authenticated:
+        return current_user.locale
+    chosen = session.get("locale")
+    return chosen if chosen in current_app.config["LANGUAGES"] else current_app.config["BABEL_DEFAULT_LOCALE"]
+
+
+def _language() -> str:
+    return str(get_locale() or "vi").split("_")[0]
+
+
+def number(value: int | float | None) -> str:
+    return "" if value is None else format_decimal(value)
+
+
+def percent(ratio: float | None) -> str:
+    """A share as '45,7%' (one decimal, locale separators)."""
+    return "" if ratio is None else format_percent(ratio, "#,##0.0%")
+
+
+def day(value: date | None) -> str:
+    return "" if value is None else format_date(value, DATE_PATTERNS[_language()])
+
+
+def moment(value: datetime | None) -> str:
+    """A stored (UTC) time shown in Vietnam's time zone."""
+    return "" if value is None else format_datetime(as_utc(value), DATETIME_PATTERNS[_language()])
+
+
+def init_app(app: Flask) -> None:
+    babel.init_app(app, locale_selector=select_locale)
+    app.jinja_env.filters.update(number=number, percent=percent, day=day, moment=moment)
+    app.jinja_env.globals["current_language"] = _language

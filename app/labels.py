@@ -1,0 +1,50 @@
+"""Words shown for stored codes (roles, kinds, statuses), in the user's language."""
+
+from flask import Flask
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+
+from app.models import CommuneKind, InstructionLanguage, Role, SessionStatus, VillageKind
+
+ROLES = {
+    Role.VOLUNTEER: _l("Volunteer"),
+    Role.OFFICER: _l("Commune officer"),
+    Role.PROVINCE: _l("Province staff"),
+    Role.ADMIN: _l("Administrator"),
+}
+VILLAGE_KINDS = {
+    VillageKind.THON: _l("Village (thôn)"),
+    VillageKind.BUON: _l("Hamlet (buôn)"),
+    VillageKind.TO_DAN_PHO: _l("Residential group (tổ dân phố)"),
+    VillageKind.BON: _l("Hamlet (bon)"),
+}
+SESSION_STATUSES = {
+    SessionStatus.PENDING: _l("Awaiting verification"),
+    SessionStatus.VERIFIED: _l("Verified"),
+    SessionStatus.NEEDS_REVIEW: _l("Needs checking"),
+    SessionStatus.REJECTED: _l("Rejected"),
+}
+LANGUAGES = {
+    InstructionLanguage.VIETNAMESE: _l("Vietnamese"),
+    InstructionLanguage.EDE: _l("Ê Đê"),
+    InstructionLanguage.MNONG: _l("M'nông"),
+    InstructionLanguage.JRAI: _l("J'rai"),
+    InstructionLanguage.OTHER: _l("Other"),
+}
+
+
+def commune_label(commune) -> str:
+    """'Xã Hòa Phú' / 'Phường Tân An' in Vietnamese; 'Hòa Phú commune' in English."""
+    if commune.kind == CommuneKind.PHUONG:
+        return _("Ward %(name)s", name=commune.name)
+    return _("Commune %(name)s", name=commune.name)
+
+
+def init_app(app: Flask) -> None:
+    app.jinja_env.filters.update(
+        commune=commune_label,
+        role=lambda code: ROLES[Role(code)],
+        village_kind=lambda code: VILLAGE_KINDS[VillageKind(code)],
+        session_status=lambda code: SESSION_STATUSES[SessionStatus(code)],
+        instruction_language=lambda code: LANGUAGES[InstructionLanguage(code)],
+    )

@@ -1,0 +1,34 @@
+"""The data model, one module per part of the domain. Import models from here."""
+
+from app.models.audit import AuditEvent
+from app.models.households import Household
+from app.models.places import Commune, CommuneKind, Team, Village, VillageKind, team_village
+from app.models.topics import SEED_TOPICS, Topic
+from app.models.training import (
+    Attendance,
+    InstructionLanguage,
+    SessionStatus,
+    TrainingSession,
+    session_topic,
+)
+from app.models.users import Role, User
+
+__all__ = [
+    "SEED_TOPICS",
+    "Attendance",
+    "AuditEvent",
+    "Commune",
+    "CommuneKind",
+    "Household",
+    "InstructionLanguage",
+    "Role",
+    "SessionStatus",
+    "Team",
+    "Topic",
+    "TrainingSession",
+    "User",
+    "Village",
+    "VillageKind",
+    "session_topic",
+    "team_village",
+]

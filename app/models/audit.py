@@ -1,0 +1,51 @@
+"""The audit trail: who did what to which object, and what changed. Rows are never deleted."""
+
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+import sqlalchemy.orm as so
+
+from app.extensions import db
+from app.models._columns import created_at_column
+
+
+class AuditEvent(db.Model):
+    __tablename__ = "audit_event"
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    at: so.Mapped[datetime] = created_at_column()
+    actor_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("user.id"), index=True)
+    action: so.Mapped[str] = so.mapped_column(sa.String(40))
+    object_type: so.Mapped[str] = so.mapped_column(sa.String(40))
+    object_id: so.Mapped[str | None] = so.mapped_column(sa.String(40))
+    # The commune the object belongs to, so an officer can read their commune's trail.
+    commune_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("commune.id"), index=True)
+    changes: so.Mapped[dict[str, Any] | None] = so.mapped_column(sa.JSON)
+
+    def __repr__(self) -> str:
+        return f"<AuditEvent {self.action} {self.object_type}:{self.object_id}>"
+
+
+def record(
+    actor_id: int | None,
+    action: str,
+    obj: Any = None,
+    *,
+    changes: dict | None = None,
+    object_type: str | None = None,
+    commune_id: int | None = None,
+) -> AuditEvent:
+    """Add an audit row to the current transaction (the caller commits with its own change)."""
+    if obj is not None and obj.id is None:
+        db.session.flush()  # the row needs its id before the trail can name it
+    event = AuditEvent(
+        actor_id=actor_id,
+        action=action,
+        object_type=object_type or (obj.__tablename__ if obj is not None else "app"),
+        object_id=str(obj.id) if obj is not None and obj.id is not None else None,
+        commune_id=commune_id if commune_id is not None else getattr(obj, "commune_id", None),
+        changes=changes,
+    )
+    db.session.add(event)
+    return event
