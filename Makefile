@@ -39,7 +39,7 @@ $(VENV)/.dev-installed: requirements-dev.txt $(VENV)/.installed
 
 # Compiled catalogues are not committed; they are built from the .po files.
 translations: $(VENV)/.installed
-	$(BIN)/pybabel compile -d translations -q
+	$(BIN)/pybabel compile -d translations 2>&1 | grep -v '^compiling' || true
 
 # For developers: pull new strings from the code into both catalogues.
 messages: $(VENV)/.installed

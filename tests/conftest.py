@@ -1,0 +1,186 @@
+"""Fixtures in the flaskr shape: app, client, runner, auth, and factories that return callables.
+
+The database is migrated once per test run (SQLite file by default, PostgreSQL when
+TEST_DATABASE_URL is set) and emptied after every test, so each test starts clean.
+"""
+
+import os
+import shutil
+import uuid
+
+import pytest
+import sqlalchemy as sa
+from flask_migrate import upgrade
+
+os.environ.setdefault("SECRET_KEY", "test-secret-key-not-for-production")
+
+from app import create_app  # noqa: E402  (the environment above must be set first)
+from app.auth.services import create_user  # noqa: E402
+from app.extensions import db  # noqa: E402
+from app.models import SEED_TOPICS, Commune, Household, Topic, Village  # noqa: E402
+from app.places.services import load_communes  # noqa: E402
+from app.text import fold  # noqa: E402
+
+CHROMIUM = "/usr/bin/chromium"
+PASSWORD = "mat-khau-thu-nghiem"  # a test password that passes the password rules
+COMMUNE_A = "24133"  # Phường Buôn Ma Thuột
+COMMUNE_B = "24175"  # Xã Hòa Phú
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory) -> str:
+    url = os.environ.get("TEST_DATABASE_URL")
+    if url:
+        return url
+    return f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.sqlite'}"
+
+
+def _test_config(database_url: str) -> dict:
+    return {"TESTING": True, "SQLALCHEMY_DATABASE_URI": database_url, "WTF_CSRF_ENABLED": False}
+
+
+@pytest.fixture(scope="session")
+def _migrated_database(database_url):
+    """Bring the test database to the latest migration once for the whole run."""
+    app = create_app(_test_config(database_url))
+    with app.app_context():
+        _drop_everything()
+        upgrade()
+        db.engine.dispose()
+    return database_url
+
+
+@pytest.fixture
+def app(_migrated_database):
+    app = create_app(_test_config(_migrated_database))
+    with app.app_context():
+        yield app
+        db.session.remove()
+        _empty_tables()
+        db.engine.dispose()  # each app has its own pool; close it with the app
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+class AuthActions:
+    def __init__(self, client):
+        self._client = client
+
+    def login(self, user_or_phone, password=PASSWORD, **extra):
+        phone = getattr(user_or_phone, "phone", user_or_phone)
+        return self._client.post("/login", data={"phone": phone, "password": password, **extra})
+
+    def logout(self):
+        return self._client.post("/logout")
+
+
+@pytest.fixture
+def auth(client):
+    return AuthActions(client)
+
+
+@pytest.fixture
+def communes(app):
+    """The province's 102 communes, loaded from the official data."""
+    load_communes(app.config["PROVINCE_CODE"])
+    db.session.commit()
+    return {c.code: c for c in db.session.scalars(sa.select(Commune))}
+
+
+@pytest.fixture
+def make_user(communes):
+    counter = iter(range(10_000))
+
+    def make(role="volunteer", commune_code=COMMUNE_A, password=PASSWORD, **fields):
+        phone = fields.pop("phone", f"0987{next(counter):06d}")
+        user = create_user(
+            phone=phone,
+            full_name=fields.pop("full_name", f"Người dùng {role}"),
+            role=role,
+            password=password,
+            commune_code=commune_code if role in ("volunteer", "officer") else None,
+        )
+        for name, value in fields.items():
+            setattr(user, name, value)
+        db.session.commit()
+        return user
+
+    return make
+
+
+@pytest.fixture
+def make_village(communes):
+    def make(name="Buôn Ako Dhông", commune_code=COMMUNE_A, kind="buon"):
+        village = Village(commune=communes[commune_code], name=name, folded_name=fold(name), kind=kind)
+        db.session.add(village)
+        db.session.commit()
+        return village
+
+    return make
+
+
+@pytest.fixture
+def make_household():
+    def make(village, head_name="H'Hen Niê", **fields):
+        household = Household(
+            commune_id=village.commune_id,
+            village=village,
+            head_name=head_name,
+            head_name_folded=fold(head_name),
+            uuid=fields.pop("uuid", str(uuid.uuid4())),
+            **fields,
+        )
+        db.session.add(household)
+        db.session.commit()
+        return household
+
+    return make
+
+
+def _drop_everything() -> None:
+    db.drop_all()
+    with db.engine.begin() as connection:
+        connection.execute(sa.text("DROP TABLE IF EXISTS alembic_version"))
+
+
+def _empty_tables() -> None:
+    """Delete every row, children first, then put the seed topics back."""
+    with db.engine.begin() as connection:
+        for table in reversed(db.metadata.sorted_tables):
+            connection.execute(table.delete())
+        connection.execute(
+            sa.insert(Topic.__table__),
+            [
+                {"code": code, "name_vi": vi, "name_en": en, "is_active": True, "sort_order": order}
+                for order, (code, vi, en) in enumerate(SEED_TOPICS)
+            ],
+        )
+
+
+# Browser tests need Debian's chromium. Without it they are skipped, loudly; CI installs it.
+def pytest_collection_modifyitems(config, items):
+    if shutil.which(CHROMIUM) or os.path.exists(CHROMIUM):
+        return
+    if os.environ.get("CI"):
+        raise pytest.UsageError(f"CI must run the browser tests, but {CHROMIUM} is missing.")
+    skip = pytest.mark.skip(reason=f"{CHROMIUM} is not installed (apt-get install -y chromium)")
+    browser_items = [item for item in items if "tests/browser" in str(item.path)]
+    for item in browser_items:
+        item.add_marker(skip)
+    config._skipped_browser_tests = len(browser_items)
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    skipped = getattr(config, "_skipped_browser_tests", 0)
+    if skipped:
+        terminalreporter.write_sep("!", f"{skipped} BROWSER TESTS SKIPPED: {CHROMIUM} IS MISSING", red=True, bold=True)
+        terminalreporter.write_line("Install it with: apt-get install -y chromium   (CI installs it and runs them)")
+
