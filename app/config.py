@@ -40,6 +40,7 @@ def load_config(instance_path: str) -> dict:
         "SECRET_KEY": secret_key,
         "SQLALCHEMY_DATABASE_URI": _driver_url(database_url),
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "PASSWORD_HASH_METHOD": "scrypt",
         "PROVINCE_CODE": int(os.environ.get("PROVINCE_CODE", "66")),
         "TARGET_HOUSEHOLDS": int(os.environ.get("TARGET_HOUSEHOLDS", "257959")),
         "BABEL_DEFAULT_LOCALE": "vi",

@@ -6,7 +6,7 @@ Vietnamese pages read 257.959 and 26/11/2026 and the English ones 257,959 and 26
 
 from datetime import date, datetime
 
-from flask import Flask, current_app, session
+from flask import Flask, current_app, has_request_context, session
 from flask_babel import format_date, format_datetime, format_decimal, format_percent, get_locale
 from flask_login import current_user
 
@@ -19,6 +19,8 @@ DATETIME_PATTERNS = {"vi": "HH:mm dd/MM/yyyy", "en": "d MMM yyyy, HH:mm"}
 
 def select_locale() -> str:
     """The signed-in user's saved language, else the one picked on the sign-in page."""
+    if not has_request_context():  # command line: Vietnamese, like the default page
+        return current_app.config["BABEL_DEFAULT_LOCALE"]
     if current_user and current_user.is_authenticated:
         return current_user.locale
     chosen = session.get("locale")

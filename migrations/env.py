@@ -16,7 +16,9 @@ config.set_main_option("sqlalchemy.url", database.engine.url.render_as_string(hi
 
 def run_migrations_offline():
     """Print the SQL instead of running it (`flask db upgrade --sql`)."""
-    context.configure(url=config.get_main_option("sqlalchemy.url"), target_metadata=database.metadata, literal_binds=True)
+    context.configure(
+        url=config.get_main_option("sqlalchemy.url"), target_metadata=database.metadata, literal_binds=True
+    )
     with context.begin_transaction():
         context.run_migrations()
 

@@ -4,22 +4,24 @@ The database is migrated once per test run (SQLite file by default, PostgreSQL w
 TEST_DATABASE_URL is set) and emptied after every test, so each test starts clean.
 """
 
+import contextvars
 import os
 import shutil
 import uuid
 
 import pytest
 import sqlalchemy as sa
+from flask.testing import FlaskClient
 from flask_migrate import upgrade
 
 os.environ.setdefault("SECRET_KEY", "test-secret-key-not-for-production")
 
-from app import create_app  # noqa: E402  (the environment above must be set first)
-from app.auth.services import create_user  # noqa: E402
-from app.extensions import db  # noqa: E402
-from app.models import SEED_TOPICS, Commune, Household, Topic, Village  # noqa: E402
-from app.places.services import load_communes  # noqa: E402
-from app.text import fold  # noqa: E402
+from app import create_app
+from app.auth.services import create_user
+from app.extensions import db
+from app.models import SEED_TOPICS, Commune, Household, Topic, Village
+from app.places.services import load_communes
+from app.text import fold
 
 CHROMIUM = "/usr/bin/chromium"
 PASSWORD = "mat-khau-thu-nghiem"  # a test password that passes the password rules
@@ -36,7 +38,12 @@ def database_url(tmp_path_factory) -> str:
 
 
 def _test_config(database_url: str) -> dict:
-    return {"TESTING": True, "SQLALCHEMY_DATABASE_URI": database_url, "WTF_CSRF_ENABLED": False}
+    return {
+        "TESTING": True,
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "WTF_CSRF_ENABLED": False,
+        "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",  # scrypt is slow by design; tests make many users
+    }
 
 
 @pytest.fixture(scope="session")
@@ -50,9 +57,24 @@ def _migrated_database(database_url):
     return database_url
 
 
+class IsolatedClient(FlaskClient):
+    """Runs each request in an app context of its own, as production does.
+
+    Without this, requests would share the test's app context: its `g`, cached locale and
+    signed-in user, and its database session. Afterwards the test's session is rolled back,
+    so it reads what the request committed.
+    """
+
+    def open(self, *args, **kwargs):
+        response = contextvars.Context().run(super().open, *args, **kwargs)
+        db.session.rollback()
+        return response
+
+
 @pytest.fixture
 def app(_migrated_database):
     app = create_app(_test_config(_migrated_database))
+    app.test_client_class = IsolatedClient
     with app.app_context():
         yield app
         db.session.remove()
@@ -183,4 +205,3 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
     if skipped:
         terminalreporter.write_sep("!", f"{skipped} BROWSER TESTS SKIPPED: {CHROMIUM} IS MISSING", red=True, bold=True)
         terminalreporter.write_line("Install it with: apt-get install -y chromium   (CI installs it and runs them)")
-

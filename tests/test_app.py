@@ -46,9 +46,7 @@ def test_production_refuses_to_start_without_a_secret_key(monkeypatch):
 
 def test_production_without_secret_key_prints_one_line(tmp_path):
     env = {"APP_ENV": "production", "PATH": "/usr/bin:/bin"}
-    result = subprocess.run(
-        [sys.executable, "-c", "import wsgi"], env=env, capture_output=True, text=True, check=False
-    )
+    result = subprocess.run([sys.executable, "-c", "import wsgi"], env=env, capture_output=True, text=True, check=False)
     assert result.returncode != 0
     assert result.stderr.strip().count("\n") == 0
     assert "SECRET_KEY" in result.stderr
