@@ -18,6 +18,7 @@ endif
 
 test: $(VENV)/.dev-installed translations
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/bandit -q -c pyproject.toml -r app
 	$(BIN)/pytest
 

@@ -59,7 +59,7 @@ class TestDemo:
         assert db.session.scalar(sa.select(sa.func.count()).select_from(TrainingSession)) > 20
         assert db.session.scalar(sa.select(AuditEvent).where(AuditEvent.action == "demo.load"))
         # The printed sign-ins work, and are kept for the next `make run`.
-        role, phone, password = result.output.strip().splitlines()[-1].split()[:3]
+        _role, phone, password = result.output.strip().splitlines()[-1].split()[:3]
         assert (tmp_path / "demo-sign-ins.txt").read_text(encoding="utf-8") in result.output
         client = app.test_client()
         assert client.post("/login", data={"phone": phone, "password": password}).status_code == 302
