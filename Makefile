@@ -19,7 +19,7 @@ endif
 test: $(VENV)/.dev-installed translations
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/bandit -q -c pyproject.toml -r app
+	$(BIN)/bandit -q -ll -c pyproject.toml -r app
 	$(BIN)/pytest
 
 setup: $(VENV)/.installed translations
