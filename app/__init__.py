@@ -26,11 +26,17 @@ def create_app(overrides: dict | None = None) -> Flask:
 
 
 def _register_blueprints(app: Flask) -> None:
+    from app.api.routes import bp as api_bp
     from app.auth.routes import bp as auth_bp
     from app.home.routes import bp as home_bp
+    from app.households.routes import bp as households_bp
+    from app.logbook.routes import bp as logbook_bp
 
     app.register_blueprint(auth_bp)
     app.register_blueprint(home_bp)
+    app.register_blueprint(households_bp)
+    app.register_blueprint(logbook_bp)
+    app.register_blueprint(api_bp)
 
 
 def _register_cli(app: Flask) -> None:

@@ -1,38 +1,52 @@
-"""Error pages in the user's language. A 500 rolls back whatever the request had started."""
+"""Error answers in the user's language: pages for people, JSON under /api/.
 
-from flask import Flask, render_template
+A 500 rolls back whatever the request had started, and shows no trace or SQL.
+"""
+
+from flask import Flask, jsonify, render_template, request
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 
 from app.extensions import db
 
 
-def init_app(app: Flask) -> None:
-    @app.errorhandler(403)
-    def forbidden(_error):
-        return render_template(
-            "error.html", code=403, title=_("Not allowed"),
-            message=_("Your account does not have access to this page."),
-        ), 403  # fmt: skip
+def wants_json() -> bool:
+    return request.path.startswith("/api/")
 
-    @app.errorhandler(404)
-    def not_found(_error):
-        return render_template(
-            "error.html", code=404, title=_("Page not found"),
-            message=_("The page you asked for does not exist or has been moved."),
-        ), 404  # fmt: skip
+
+def error_response(code: int, title: str, message: str):
+    """The one shape of an error: a page, or {"errors": {"request": [message]}} for the API."""
+    if wants_json():
+        return jsonify(errors={"request": [message]}), code
+    return render_template("error.html", code=code, title=title, message=message), code
+
+
+def init_app(app: Flask) -> None:
+    @app.errorhandler(400)
+    def bad_request(_error):
+        return error_response(400, _("Bad request"), _("The request could not be understood."))
 
     @app.errorhandler(CSRFError)
     def csrf_failed(_error):
-        return render_template(
-            "error.html", code=400, title=_("The form has expired"),
-            message=_("Please go back, reload the page and try again."),
-        ), 400  # fmt: skip
+        return error_response(400, _("The form has expired"), _("Please go back, reload the page and try again."))
+
+    @app.errorhandler(403)
+    def forbidden(_error):
+        return error_response(403, _("Not allowed"), _("Your account does not have access to this page."))
+
+    @app.errorhandler(404)
+    def not_found(_error):
+        return error_response(404, _("Page not found"), _("The page you asked for does not exist or has been moved."))
+
+    @app.errorhandler(405)
+    def method_not_allowed(_error):
+        return error_response(405, _("Not allowed"), _("This address does not accept that kind of request."))
 
     @app.errorhandler(500)
     def server_error(_error):
         db.session.rollback()
-        return render_template(
-            "error.html", code=500, title=_("Something went wrong"),
-            message=_("The error has been logged. Nothing you sent was half-saved; please try again."),
-        ), 500  # fmt: skip
+        return error_response(
+            500,
+            _("Something went wrong"),
+            _("The error has been logged. Nothing you sent was half-saved; please try again."),
+        )

@@ -75,7 +75,7 @@ def test_empty_fields_get_messages_next_to_them(client):
 def test_anonymous_visitor_is_sent_to_sign_in_with_next(client):
     response = client.get("/account/password")
     assert response.status_code == 302
-    assert response.headers["Location"] == "/login?next=%2Faccount%2Fpassword"
+    assert response.headers["Location"] == "/login?next=/account/password"
 
 
 @pytest.mark.parametrize(

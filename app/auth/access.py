@@ -14,7 +14,7 @@ from flask import abort
 from flask_login import current_user, login_required
 
 from app.extensions import db
-from app.models import Role, User
+from app.models import Role, SessionStatus, User
 
 
 class Permission(StrEnum):
@@ -108,3 +108,17 @@ def get_visible_or_404(model, object_id: int, user: User | None = None):
     if obj is None or not is_visible(user, obj):
         abort(404)
     return obj
+
+
+def can_change_session(user: User, session) -> bool:
+    """Edit, delete or restore: officers in their commune; volunteers their own sessions
+    until an officer has verified them."""
+    if not is_visible(user, session):
+        return False
+    if can(user, Permission.EDIT_COMMUNE_SESSIONS):
+        return True
+    return (
+        can(user, Permission.EDIT_OWN_SESSIONS)
+        and session.volunteer_id == user.id
+        and session.status != SessionStatus.VERIFIED
+    )

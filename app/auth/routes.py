@@ -6,13 +6,18 @@ from flask_login import current_user, login_required, login_user, logout_user
 
 from app.auth import services
 from app.auth.forms import ChangePasswordForm, LanguageForm, LoginForm
+from app.errors import error_response, wants_json
 from app.extensions import db, login_manager
 from app.models import User
 
 bp = Blueprint("auth", __name__, template_folder="templates")
 
-login_manager.login_view = "auth.login"
-login_manager.login_message = None  # the sign-in page explains itself
+
+@login_manager.unauthorized_handler
+def sign_in_first():
+    if wants_json():
+        return error_response(401, _("Sign in"), _("Sign in first."))
+    return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
 
 
 @login_manager.user_loader

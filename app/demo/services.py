@@ -4,7 +4,7 @@ import random
 import secrets
 import string
 import uuid
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -13,6 +13,7 @@ from flask import current_app
 from app.auth.services import create_user
 from app.clock import local_today
 from app.extensions import db
+from app.logbook.services import fingerprint_of
 from app.models import (
     Attendance,
     Commune,
@@ -117,16 +118,34 @@ def _make_village_life(rng: random.Random, village: Village, volunteer: User, to
     db.session.add_all(households)
     reached = households[:10]
     today = local_today()
+    db.session.flush()
     for _ in range(6):
         status = rng.choices(list(SessionStatus), weights=[5, 4, 1, 1])[0]
+        attended = rng.sample(reached, rng.randint(1, 5))
+        payload = {
+            "uuid": str(uuid.uuid4()),
+            "date": (today - timedelta(days=rng.randint(0, 120))).isoformat(),
+            "village_id": village.id,
+            "topics": [topic.code for topic in rng.sample(topics, rng.randint(1, 3))],
+            "households": [{"id": household.id} for household in attended],
+            "language": rng.choice(["vi", "vi", "ede"]),
+            "attendees": rng.randint(2, 12),
+        }
         session = TrainingSession(
-            uuid=str(uuid.uuid4()), held_on=today - timedelta(days=rng.randint(0, 120)),
-            commune_id=village.commune_id, village=village, team=volunteer.team, volunteer=volunteer,
-            language=rng.choice(["vi", "vi", "ede"]), attendees=rng.randint(2, 12), status=status,
-            topics=rng.sample(topics, rng.randint(1, 3)),
+            uuid=payload["uuid"],
+            fingerprint=fingerprint_of(payload),
+            held_on=date.fromisoformat(payload["date"]),
+            commune_id=village.commune_id,
+            village=village,
+            team=volunteer.team,
+            volunteer=volunteer,
+            language=payload["language"],
+            attendees=payload["attendees"],
+            status=status,
+            topics=[topic for topic in topics if topic.code in payload["topics"]],
             review_note="Số hộ chưa khớp với danh sách của thôn" if status == SessionStatus.NEEDS_REVIEW else None,
-        )  # fmt: skip
-        session.attendances = [Attendance(household=h) for h in rng.sample(reached, rng.randint(1, 5))]
+            attendances=[Attendance(household=household) for household in attended],
+        )
         db.session.add(session)
 
 

@@ -50,6 +50,9 @@ class TrainingSession(db.Model):
     # Made when the form is first shown (or by the offline phone): posting it again never
     # creates a second session.
     uuid: so.Mapped[str] = so.mapped_column(sa.String(36), unique=True)
+    # A digest of what was first posted with this uuid: the same post again is a replay
+    # (answered with the saved session), different content under the same uuid is a conflict.
+    fingerprint: so.Mapped[str] = so.mapped_column(sa.String(64))
     held_on: so.Mapped[date] = so.mapped_column(sa.Date, index=True)
     commune_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("commune.id"), index=True)
     village_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("village.id"), index=True)

@@ -172,6 +172,7 @@ def upgrade():
     op.create_table('training_session',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('uuid', sa.String(length=36), nullable=False),
+    sa.Column('fingerprint', sa.String(length=64), nullable=False),
     sa.Column('held_on', sa.Date(), nullable=False),
     sa.Column('commune_id', sa.Integer(), nullable=False),
     sa.Column('village_id', sa.Integer(), nullable=False),

@@ -15,7 +15,7 @@ def test_demo_volunteer_signs_in_on_a_phone_without_sideways_scroll(app, page, t
     phone, password = demo_sign_in("volunteer")
 
     page.goto("/")
-    assert page.url.endswith("/login?next=%2F")
+    assert page.url.endswith("/login?next=/")
     assert page.locator("h1").inner_text() == "Đăng nhập"
     assert not scrolls_sideways(page)
     assert small_tap_targets(page) == []

@@ -1,0 +1,177 @@
+"""The household registry: search, duplicate suggestions, adding and editing households."""
+
+import re
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+import sqlalchemy.orm as so
+
+from app.auth.access import in_scope
+from app.extensions import db
+from app.models import Attendance, Household, Topic, TrainingSession, User, Village, session_topic
+from app.models.audit import record
+from app.progress.tallies import counting_sessions, is_trained
+from app.text import clean_name, fold, normalise_phone
+
+SEARCH_LIMIT = 20
+_PHONE_PUNCTUATION = re.compile(r"[\s.+()-]")
+
+
+@dataclass
+class NewHousehold:
+    """A household typed by a volunteer; `uuid` is made by their phone or form."""
+
+    uuid: str
+    head_name: str
+    address: str | None = None
+    phone: str | None = None
+
+
+def _like_escape(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def search_households(village_ids: list[int] | sa.Select, query: str, limit: int | None = SEARCH_LIMIT) -> sa.Select:
+    """Households of these villages (a list of ids, or a select of them) whose head's name
+    holds every word typed, accents and apostrophes ignored ('hhen' finds H'Hen); digits
+    typed also match the phone number."""
+    select = (
+        sa.select(Household)
+        .where(Household.village_id.in_(village_ids), Household.deleted_at.is_(None))
+        .order_by(Household.head_name_folded, Household.id)
+    )
+    # A whole number in any usual form ('+84 912 345 678') is looked up as it is stored.
+    compact = normalise_phone(query) or _PHONE_PUNCTUATION.sub("", query)
+    words = fold(query).split()
+    if len(compact) >= 3 and compact.isascii() and compact.isdigit():
+        select = select.where(Household.phone.contains(compact, autoescape=True))
+    elif query.strip() and not words:
+        # Only marks were typed ('%', '_', '-'): they match no name, rather than every name.
+        select = select.where(sa.false())
+    else:
+        for word in words:
+            select = select.where(Household.head_name_folded.like(f"%{_like_escape(word)}%", escape="\\"))
+    return select.limit(limit) if limit else select
+
+
+def likely_duplicates(village_id: int, head_name: str, phone: str | None) -> list[Household]:
+    """Households of the village with the same folded name, or the same phone number."""
+    same = Household.head_name_folded == fold(head_name)
+    normalised = normalise_phone(phone)
+    if normalised:
+        same = sa.or_(same, Household.phone == normalised)
+    return list(
+        db.session.scalars(
+            sa.select(Household)
+            .where(Household.village_id == village_id, Household.deleted_at.is_(None), same)
+            .order_by(Household.id)
+        )
+    )
+
+
+def add_household(village: Village, new: NewHousehold, actor: User) -> Household:
+    """Create a household (or return the one this uuid already made) with an audit row."""
+    existing = db.session.scalar(sa.select(Household).where(Household.uuid == new.uuid))
+    if existing is not None:
+        return existing
+    head_name = clean_name(new.head_name)
+    household = Household(
+        uuid=new.uuid,
+        commune_id=village.commune_id,
+        village=village,
+        head_name=head_name,
+        head_name_folded=fold(head_name),
+        address=clean_name(new.address) or None,
+        phone=normalise_phone(new.phone),
+        created_by_id=actor.id,
+    )
+    db.session.add(household)
+    record(actor.id, "household.create", household, changes=household_fields(household))
+    return household
+
+
+def household_fields(household: Household) -> dict:
+    """What the audit trail keeps of a household."""
+    return {
+        "village_id": household.village_id or household.village.id,
+        "head_name": household.head_name,
+        "address": household.address,
+        "phone": household.phone,
+    }
+
+
+def visible_villages(user: User) -> list[Village]:
+    """The villages the user may see, with their communes, sorted by commune then village
+    as a Vietnamese reader expects (accents ignored)."""
+    villages = db.session.scalars(
+        in_scope(sa.select(Village), Village, user).options(so.joinedload(Village.commune))
+    ).all()
+    return sorted(villages, key=lambda v: (fold(v.commune.name), v.folded_name, v.id))
+
+
+def visible_village_ids(user: User) -> sa.Select:
+    """Ids of the villages the user may see, as a select to nest in another query."""
+    return in_scope(sa.select(Village.id), Village, user)
+
+
+def registry_page(village_ids: list[int] | sa.Select, query: str) -> sa.Select:
+    """The registry's list: every match of the search (no limit), with village and commune
+    loaded for the rows shown."""
+    return search_households(village_ids, query, limit=None).options(
+        so.selectinload(Household.village).joinedload(Village.commune)
+    )
+
+
+def trained_among(household_ids: list[int]) -> set[int]:
+    """Which of these households are trained, by the one counting rule."""
+    if not household_ids:
+        return set()
+    return set(db.session.scalars(sa.select(Household.id).where(Household.id.in_(household_ids), is_trained())))
+
+
+def sessions_attended(household: Household) -> sa.Select:
+    """Every session the household attended, newest first, deleted sessions left out.
+    Rejected ones stay listed (with their status) so the history is complete."""
+    return (
+        sa.select(TrainingSession)
+        .join(Attendance, Attendance.session_id == TrainingSession.id)
+        .where(Attendance.household_id == household.id, TrainingSession.deleted_at.is_(None))
+        .order_by(TrainingSession.held_on.desc(), TrainingSession.id.desc())
+        .options(
+            so.joinedload(TrainingSession.village),
+            so.joinedload(TrainingSession.volunteer),
+            so.selectinload(TrainingSession.topics),
+        )
+    )
+
+
+def topics_learned(household: Household) -> sa.Select:
+    """The topics the household has learned: those taught at sessions that count."""
+    learned = (
+        sa.select(session_topic.c.topic_id)
+        .join(TrainingSession, TrainingSession.id == session_topic.c.session_id)
+        .join(Attendance, Attendance.session_id == TrainingSession.id)
+        .where(Attendance.household_id == household.id, counting_sessions())
+    )
+    return sa.select(Topic).where(Topic.id.in_(learned)).order_by(Topic.sort_order, Topic.id)
+
+
+def update_household(household: Household, data: dict, actor: User) -> dict[str, list]:
+    """Change a household's head, address and phone from typed values, with an audit row of
+    what changed (nothing is written when nothing changed). Returns the changes."""
+    head_name = clean_name(data.get("head_name"))
+    new = {
+        "head_name": head_name,
+        "address": clean_name(data.get("address")) or None,
+        "phone": normalise_phone(data.get("phone")),
+    }
+    changes = {
+        field: [getattr(household, field), value] for field, value in new.items() if getattr(household, field) != value
+    }
+    if not changes:
+        return changes
+    for field, (_old, value) in changes.items():
+        setattr(household, field, value)
+    household.head_name_folded = fold(head_name)
+    record(actor.id, "household.update", household, changes=changes)
+    return changes

@@ -1,0 +1,424 @@
+"""Logging training sessions: the one service behind the session form and the JSON API.
+
+Both doors hand over the same plain dict (the API's body):
+    {"uuid", "date", "village_id", "topics": [codes],
+     "households": [{"id": n} | {"uuid", "head_name", "address", "phone"}],
+     "language", "attendees", "notes"}
+and get back a saved session, field errors (InvalidSession), a conflict, or a 404.
+"""
+
+import hashlib
+import json
+import uuid as uuid_module
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from flask import abort
+from flask_babel import format_decimal
+from flask_babel import gettext as _
+from sqlalchemy.exc import IntegrityError
+
+from app.auth.access import Permission, can, can_change_session, get_visible_or_404, is_visible
+from app.clock import local_today, utcnow
+from app.extensions import db
+from app.households.services import NewHousehold, add_household
+from app.models import (
+    Attendance,
+    Household,
+    InstructionLanguage,
+    SessionStatus,
+    Topic,
+    TrainingSession,
+    User,
+    Village,
+)
+from app.models.audit import record
+from app.text import clean_name, normalise_phone
+
+VOLUNTEER_DAYS_BACK = 30
+MAX_NAME = 120
+MAX_ADDRESS = 200
+MAX_NOTES = 2000
+MAX_ATTENDEES = 1000
+MAX_HOUSEHOLDS = 200
+
+
+class InvalidSession(ValueError):
+    """Bad input: `errors` maps a field ("date", "households.2.phone", …) to messages."""
+
+    def __init__(self, errors: dict[str, list[str]]):
+        super().__init__(errors)
+        self.errors = errors
+
+
+class SessionConflict(Exception):
+    """The uuid is already used by a session with other content."""
+
+    def __init__(self, session: TrainingSession):
+        super().__init__(session.uuid)
+        self.session = session
+
+
+@dataclass
+class SessionData:
+    """A session's input after every rule has passed."""
+
+    uuid: str
+    held_on: date
+    village: Village
+    topics: list[Topic]
+    households: list[Household]
+    new_households: list[NewHousehold]
+    language: str | None
+    attendees: int | None
+    notes: str | None
+    fingerprint: str = field(default="")
+
+
+def log_session(raw: dict[str, Any], user: User) -> tuple[TrainingSession, bool]:
+    """Save a new session, exactly once per uuid. Returns (session, created).
+
+    The same uuid with the same content returns the saved session (created=False); with other
+    content it raises SessionConflict. Bad input raises InvalidSession; villages and households
+    the user may not see answer 404. Commits.
+    """
+    fingerprint = fingerprint_of(raw)
+    replay = _replay(raw, fingerprint, user)
+    if replay is not None:
+        return replay, False
+    data = validate(raw, user)
+    session = TrainingSession(
+        uuid=data.uuid,
+        fingerprint=fingerprint,
+        commune_id=data.village.commune_id,
+        volunteer_id=user.id,
+        team_id=user.team_id,
+        status=SessionStatus.PENDING,
+    )
+    _apply(session, data, user)
+    db.session.add(session)
+    db.session.flush()
+    record(user.id, "session.create", session, changes=session_fields(session))
+    try:
+        db.session.commit()
+    except IntegrityError:
+        # Another request saved the same uuid between our check and our commit.
+        db.session.rollback()
+        replay = _replay(raw, fingerprint, user)
+        if replay is None:
+            raise
+        return replay, False
+    return session, True
+
+
+def edit_session(session: TrainingSession, raw: dict[str, Any], user: User) -> TrainingSession:
+    """Change a session's content (the uuid stays). A session sent back for checking goes back
+    to awaiting verification once fixed. Commits."""
+    if not can_change_session(user, session) or session.deleted_at is not None:
+        abort(403)
+    data = validate({**raw, "uuid": session.uuid}, user, current=session)
+    before = session_fields(session)
+    _apply(session, data, user)
+    if session.status == SessionStatus.NEEDS_REVIEW:
+        session.status = SessionStatus.PENDING
+    db.session.flush()
+    after = session_fields(session)
+    changes = {key: [before[key], after[key]] for key in after if before[key] != after[key]}
+    record(user.id, "session.update", session, changes=changes)
+    db.session.commit()
+    return session
+
+
+def delete_session(session: TrainingSession, user: User) -> None:
+    """Soft delete: the session stops counting and can be restored. Commits."""
+    if not can_change_session(user, session):
+        abort(403)
+    if session.deleted_at is None:
+        session.deleted_at = utcnow()
+        record(user.id, "session.delete", session)
+        db.session.commit()
+
+
+def restore_session(session: TrainingSession, user: User) -> None:
+    if not can_change_session(user, session):
+        abort(403)
+    if session.deleted_at is not None:
+        session.deleted_at = None
+        record(user.id, "session.restore", session)
+        db.session.commit()
+
+
+def validate(raw: dict[str, Any], user: User, current: TrainingSession | None = None) -> SessionData:
+    """Every rule for a session's input, for both doors. Raises InvalidSession or 404."""
+    if not isinstance(raw, dict):
+        raise InvalidSession({"body": [_("Send the session as a JSON object.")]})
+    errors: dict[str, list[str]] = {}
+
+    def problem(key: str, message: str) -> None:
+        errors.setdefault(key, []).append(message)
+
+    session_uuid = _parse_uuid(raw.get("uuid"))
+    if session_uuid is None:
+        problem("uuid", _("The form is missing its identifier; reload the page."))
+
+    held_on = _parse_date(raw.get("date"))
+    if held_on is None:
+        problem("date", _("Enter the date of the session."))
+    elif held_on > local_today():
+        problem("date", _("The date cannot be in the future."))
+    elif (
+        not can(user, Permission.EDIT_COMMUNE_SESSIONS)
+        and held_on < local_today() - timedelta(days=VOLUNTEER_DAYS_BACK)
+        and (current is None or held_on != current.held_on)
+    ):
+        problem(
+            "date",
+            _(
+                "The session was more than %(days)d days ago. Ask your commune officer to enter it.",
+                days=VOLUNTEER_DAYS_BACK,
+            ),
+        )
+
+    village = None
+    village_id = _parse_int(raw.get("village_id"))
+    if village_id is None:
+        problem("village_id", _("Choose the village."))
+    else:
+        village = get_visible_or_404(Village, village_id, user)
+
+    topics = _topics(raw.get("topics"), problem)
+    households, new_households = _households(raw.get("households"), village, user, problem)
+
+    language = raw.get("language") or None
+    if language is not None and language not in {choice.value for choice in InstructionLanguage}:
+        problem("language", _("Choose a language from the list."))
+
+    attendees = None
+    if raw.get("attendees") not in (None, ""):
+        attendees = _parse_int(raw.get("attendees"))
+        if attendees is None or not 0 <= attendees <= MAX_ATTENDEES:
+            problem("attendees", _("Enter a whole number from 0 to %(max)s.", max=format_decimal(MAX_ATTENDEES)))
+
+    notes = raw.get("notes")
+    if notes is not None and not isinstance(notes, str):
+        problem("notes", _("Notes must be text."))
+        notes = None
+    notes = (notes or "").strip() or None
+    if notes and len(notes) > MAX_NOTES:
+        problem("notes", _("Notes can be at most %(n)s characters.", n=format_decimal(MAX_NOTES)))
+
+    if errors:
+        raise InvalidSession(errors)
+    return SessionData(
+        uuid=session_uuid,
+        held_on=held_on,
+        village=village,
+        topics=topics,
+        households=households,
+        new_households=new_households,
+        language=language,
+        attendees=attendees,
+        notes=notes,
+    )
+
+
+def session_fields(session: TrainingSession) -> dict[str, Any]:
+    """What the audit trail keeps of a session's content."""
+    return {
+        "date": session.held_on.isoformat(),
+        "village_id": session.village_id,
+        "topics": sorted(topic.code for topic in session.topics),
+        "household_ids": sorted(attendance.household_id for attendance in session.attendances),
+        "language": session.language,
+        "attendees": session.attendees,
+        "notes": session.notes,
+    }
+
+
+def fingerprint_of(raw: Any) -> str:
+    """A digest of a posted session that ignores key order, list order and spacing."""
+    if not isinstance(raw, dict):
+        return ""
+    households = raw.get("households") if isinstance(raw.get("households"), list) else []
+    canonical = {
+        "date": str(raw.get("date") or ""),
+        "village_id": str(raw.get("village_id") or ""),
+        "topics": sorted(str(code) for code in raw.get("topics") or [] if code is not None),
+        "households": sorted(_canonical_household(item) for item in households if isinstance(item, dict)),
+        "language": str(raw.get("language") or ""),
+        "attendees": str(raw.get("attendees") if raw.get("attendees") is not None else ""),
+        "notes": (str(raw.get("notes") or "")).strip(),
+    }
+    return hashlib.sha256(json.dumps(canonical, sort_keys=True).encode()).hexdigest()
+
+
+def _canonical_household(item: dict) -> str:
+    cleaned = {key: clean_name(str(value)) for key, value in item.items() if value not in (None, "")}
+    return json.dumps(cleaned, sort_keys=True)
+
+
+def _replay(raw: dict, fingerprint: str, user: User) -> TrainingSession | None:
+    """The session already saved under this uuid, if the post repeats it; else None."""
+    session_uuid = _parse_uuid(raw.get("uuid")) if isinstance(raw, dict) else None
+    if session_uuid is None:
+        return None
+    saved = db.session.scalar(sa.select(TrainingSession).where(TrainingSession.uuid == session_uuid))
+    if saved is None:
+        return None
+    if saved.fingerprint != fingerprint or not is_visible(user, saved):
+        raise SessionConflict(saved)
+    return saved
+
+
+def _apply(session: TrainingSession, data: SessionData, user: User) -> None:
+    session.held_on = data.held_on
+    session.village = data.village
+    session.language = data.language
+    session.attendees = data.attendees
+    session.notes = data.notes
+    session.topics = data.topics
+    households = list(data.households)
+    households += [add_household(data.village, new, user) for new in data.new_households]
+    db.session.flush()  # new households get their ids
+    wanted = {household.id for household in households}
+    session.attendances = [a for a in session.attendances if a.household_id in wanted]
+    present = {attendance.household_id for attendance in session.attendances}
+    session.attendances += [Attendance(household_id=hid) for hid in sorted(wanted - present)]
+
+
+def _topics(codes: Any, problem) -> list[Topic]:
+    if not isinstance(codes, list) or not codes:
+        problem("topics", _("Choose at least one topic."))
+        return []
+    wanted = {str(code) for code in codes}
+    topics = list(
+        db.session.scalars(sa.select(Topic).where(Topic.code.in_(wanted), Topic.is_active).order_by(Topic.sort_order))
+    )
+    if len(topics) != len(wanted):
+        problem("topics", _("One of the topics is not on the list."))
+    return topics
+
+
+def _households(items: Any, village: Village | None, user: User, problem) -> tuple[list, list]:
+    """Existing households (by id) and new ones (by uuid) from the posted list."""
+    if not isinstance(items, list) or not items:
+        problem("households", _("Add at least one household."))
+        return [], []
+    if len(items) > MAX_HOUSEHOLDS:
+        problem("households", _("A session can have at most %(n)d households.", n=MAX_HOUSEHOLDS))
+        return [], []
+    existing: dict[int, Household] = {}
+    new: dict[str, NewHousehold] = {}
+    for index, item in enumerate(items):
+        if not isinstance(item, dict):
+            problem("households", _("Each household must be an object."))
+            continue
+        if item.get("id") not in (None, ""):
+            household_id = _parse_int(item.get("id"))
+            if household_id is None:
+                problem("households", _("A household identifier is not valid."))
+                continue
+            household = get_visible_or_404(Household, household_id, user)
+            if household.deleted_at is not None:
+                problem("households", _("%(name)s has been removed from the registry.", name=household.head_name))
+            existing[household.id] = household
+        else:
+            parsed = _new_household(item, index, problem)
+            if parsed is not None:
+                new[parsed.uuid] = parsed
+    # A household typed offline and already created by an earlier post counts as existing.
+    if new:
+        known = db.session.scalars(sa.select(Household).where(Household.uuid.in_(new))).all()
+        for household in known:
+            if not is_visible(user, household):
+                abort(404)
+            existing[household.id] = household
+            del new[household.uuid]
+    if village is not None:
+        for household in existing.values():
+            if household.commune_id != village.commune_id:
+                problem("households", _("%(name)s lives in another commune.", name=household.head_name))
+    return list(existing.values()), list(new.values())
+
+
+def _new_household(item: dict, index: int, problem) -> NewHousehold | None:
+    head_name = clean_name(item.get("head_name") if isinstance(item.get("head_name"), str) else None)
+    address = clean_name(item.get("address") if isinstance(item.get("address"), str) else None)
+    phone_raw = item.get("phone") if isinstance(item.get("phone"), str) else None
+    household_uuid = _parse_uuid(item.get("uuid"))
+    ok = True
+    if household_uuid is None:
+        problem(f"households.{index}.uuid", _("The new household is missing its identifier."))
+        ok = False
+    if not head_name:
+        problem(f"households.{index}.head_name", _("Enter the head of household's name."))
+        ok = False
+    elif len(head_name) > MAX_NAME:
+        problem(f"households.{index}.head_name", _("The name can be at most %(n)d characters.", n=MAX_NAME))
+        ok = False
+    if len(address) > MAX_ADDRESS:
+        problem(f"households.{index}.address", _("The address can be at most %(n)d characters.", n=MAX_ADDRESS))
+        ok = False
+    if phone_raw and phone_raw.strip() and normalise_phone(phone_raw) is None:
+        problem(f"households.{index}.phone", _("This is not a Vietnamese phone number."))
+        ok = False
+    if not ok:
+        return None
+    return NewHousehold(uuid=household_uuid, head_name=head_name, address=address or None, phone=phone_raw)
+
+
+def _parse_uuid(value: Any) -> str | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        return str(uuid_module.UUID(value.strip()))
+    except ValueError:
+        return None
+
+
+def _parse_date(value: Any) -> date | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        return date.fromisoformat(value.strip())
+    except ValueError:
+        return None
+
+
+def _parse_int(value: Any) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value if abs(value) < 2**31 else None
+    if isinstance(value, str) and value.strip().lstrip("-").isdigit() and len(value.strip()) < 10:
+        return int(value.strip())
+    return None
+
+
+def saved_session(session_uuid: str | None, user: User) -> TrainingSession | None:
+    """The session already saved under this uuid and visible to the user, if any."""
+    parsed = _parse_uuid(session_uuid)
+    if parsed is None:
+        return None
+    saved = db.session.scalar(sa.select(TrainingSession).where(TrainingSession.uuid == parsed))
+    return saved if saved is not None and is_visible(user, saved) else None
+
+
+def sessions_for(user: User, *, deleted: bool = False) -> sa.Select:
+    """The sessions list: a volunteer's own, an officer's whole commune; newest first, and
+    sessions sent back for checking before all others so the volunteer sees them first."""
+    select = sa.select(TrainingSession).where(
+        TrainingSession.deleted_at.is_not(None) if deleted else TrainingSession.deleted_at.is_(None)
+    )
+    if can(user, Permission.EDIT_COMMUNE_SESSIONS):
+        select = select.where(TrainingSession.commune_id == user.commune_id)
+    else:
+        select = select.where(TrainingSession.volunteer_id == user.id)
+    needs_review_first = sa.case((TrainingSession.status == SessionStatus.NEEDS_REVIEW, 0), else_=1)
+    return select.order_by(needs_review_first, TrainingSession.held_on.desc(), TrainingSession.id.desc())
+
+
+def new_uuid() -> str:
+    return str(uuid_module.uuid4())
