@@ -16,6 +16,8 @@ from flask_login import current_user, login_required
 from app.extensions import db
 from app.models import Role, SessionStatus, User
 
+MAX_ID = 2**31 - 1
+
 
 class Permission(StrEnum):
     LOG_SESSIONS = auto()
@@ -104,6 +106,8 @@ def in_scope(query: sa.Select, model, user: User | None = None) -> sa.Select:
 def get_visible_or_404(model, object_id: int, user: User | None = None):
     """Load one object, or 404 when it is missing or belongs to another commune."""
     user = user or current_user
+    if not 0 < object_id <= MAX_ID:  # ids past the integer column's range are simply unknown
+        abort(404)
     obj = db.session.get(model, object_id)
     if obj is None or not is_visible(user, obj):
         abort(404)
