@@ -18,9 +18,11 @@ os.environ.setdefault("SECRET_KEY", "test-secret-key-not-for-production")
 
 from app import create_app
 from app.auth.services import create_user
+from app.clock import local_today
 from app.extensions import db
-from app.models import SEED_TOPICS, Commune, Household, Topic, Village
+from app.models import SEED_TOPICS, Attendance, Commune, Household, SessionStatus, Topic, TrainingSession, Village
 from app.places.services import load_communes
+from app.progress import tallies
 from app.text import fold
 
 CHROMIUM = "/usr/bin/chromium"
@@ -161,8 +163,36 @@ def make_household():
             **fields,
         )
         db.session.add(household)
+        db.session.flush()
+        tallies.refresh_households([household.id])
         db.session.commit()
         return household
+
+    return make
+
+
+@pytest.fixture
+def make_session():
+    """A saved session built directly (no form rules), with the counters moved as the
+    services would move them."""
+
+    def make(village, volunteer, households, topic_codes=("vneid",), status=SessionStatus.PENDING, **fields):
+        session = TrainingSession(
+            uuid=str(uuid.uuid4()),
+            fingerprint=uuid.uuid4().hex,
+            held_on=fields.pop("held_on", local_today()),
+            commune_id=village.commune_id,
+            village=village,
+            volunteer=volunteer,
+            status=status,
+            topics=list(db.session.scalars(sa.select(Topic).where(Topic.code.in_(topic_codes)))),
+            **fields,
+        )
+        session.attendances = [Attendance(household=household) for household in households]
+        db.session.add(session)
+        tallies.session_changed(session, None, set())
+        db.session.commit()
+        return session
 
     return make
 

@@ -1,5 +1,4 @@
 import unicodedata
-import uuid
 from datetime import date
 
 import pytest
@@ -9,7 +8,7 @@ from markupsafe import escape
 from app.clock import utcnow
 from app.extensions import db
 from app.households.services import search_households, topics_learned
-from app.models import Attendance, AuditEvent, Household, SessionStatus, Topic, TrainingSession
+from app.models import AuditEvent, Household, SessionStatus, Topic
 from tests.conftest import COMMUNE_A, COMMUNE_B
 
 PHONE = "0912345678"
@@ -70,23 +69,12 @@ def household_b(make_household, village_b):
 
 
 @pytest.fixture
-def make_session():
+def make_session(make_session):
+    """Sessions held on 2 March 2026 and verified, unless told otherwise."""
+
     def make(village, volunteer, households, topic_codes, status=SessionStatus.VERIFIED, **fields):
-        session = TrainingSession(
-            uuid=str(uuid.uuid4()),
-            fingerprint=uuid.uuid4().hex,
-            held_on=fields.pop("held_on", date(2026, 3, 2)),
-            commune_id=village.commune_id,
-            village=village,
-            volunteer=volunteer,
-            status=status,
-            topics=list(db.session.scalars(sa.select(Topic).where(Topic.code.in_(topic_codes)))),
-            **fields,
-        )
-        session.attendances = [Attendance(household=household) for household in households]
-        db.session.add(session)
-        db.session.commit()
-        return session
+        fields.setdefault("held_on", date(2026, 3, 2))
+        return make_session(village, volunteer, households, topic_codes, status=status, **fields)
 
     return make
 

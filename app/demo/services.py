@@ -28,6 +28,7 @@ from app.models import (
 )
 from app.models.audit import record
 from app.places.services import load_communes
+from app.progress import tallies
 from app.text import fold
 
 LABEL = "(mẫu)"  # every demo village, team and person carries it
@@ -65,6 +66,7 @@ def load_demo(seed: int = 66) -> str:
     for volunteer, villages in people:
         for village in villages:
             _make_village_life(rng, village, volunteer, topics)
+    tallies.rebuild()
     record(None, "demo.load", object_type="app", changes={"communes": sorted(DEMO_COMMUNES)})
     db.session.commit()
     sign_ins = _sign_ins_text(accounts)

@@ -10,6 +10,7 @@ from app.auth.access import in_scope
 from app.extensions import db
 from app.models import Attendance, Household, Topic, TrainingSession, User, Village, session_topic
 from app.models.audit import record
+from app.progress import tallies
 from app.progress.tallies import counting_sessions, is_trained
 from app.text import clean_name, fold, normalise_phone
 
@@ -87,6 +88,7 @@ def add_household(village: Village, new: NewHousehold, actor: User) -> Household
     )
     db.session.add(household)
     record(actor.id, "household.create", household, changes=household_fields(household))
+    tallies.refresh_households([household.id])  # one more registered household
     return household
 
 

@@ -35,6 +35,7 @@ from app.models import (
     Village,
 )
 from app.models.audit import record
+from app.progress import tallies
 from app.text import clean_name, normalise_phone
 
 VOLUNTEER_DAYS_BACK = 30
@@ -99,7 +100,7 @@ def log_session(raw: dict[str, Any], user: User) -> tuple[TrainingSession, bool]
     )
     _apply(session, data, user)
     db.session.add(session)
-    db.session.flush()
+    tallies.session_changed(session, None, set())
     record(user.id, "session.create", session, changes=session_fields(session))
     try:
         db.session.commit()
@@ -120,10 +121,11 @@ def edit_session(session: TrainingSession, raw: dict[str, Any], user: User) -> T
         abort(403)
     data = validate({**raw, "uuid": session.uuid}, user, current=session)
     before = session_fields(session)
+    mark, households_before = tallies.session_mark(session), tallies.attendee_ids(session)
     _apply(session, data, user)
     if session.status == SessionStatus.NEEDS_REVIEW:
         session.status = SessionStatus.PENDING
-    db.session.flush()
+    tallies.session_changed(session, mark, households_before)
     after = session_fields(session)
     changes = {key: [before[key], after[key]] for key in after if before[key] != after[key]}
     record(user.id, "session.update", session, changes=changes)
@@ -136,7 +138,9 @@ def delete_session(session: TrainingSession, user: User) -> None:
     if not can_change_session(user, session):
         abort(403)
     if session.deleted_at is None:
+        mark = tallies.session_mark(session)
         session.deleted_at = utcnow()
+        tallies.session_changed(session, mark, tallies.attendee_ids(session))
         record(user.id, "session.delete", session)
         db.session.commit()
 
@@ -145,7 +149,9 @@ def restore_session(session: TrainingSession, user: User) -> None:
     if not can_change_session(user, session):
         abort(403)
     if session.deleted_at is not None:
+        mark = tallies.session_mark(session)
         session.deleted_at = None
+        tallies.session_changed(session, mark, tallies.attendee_ids(session))
         record(user.id, "session.restore", session)
         db.session.commit()
 

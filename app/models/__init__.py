@@ -3,6 +3,7 @@
 from app.models.audit import AuditEvent
 from app.models.households import Household
 from app.models.places import Commune, CommuneKind, Team, Village, VillageKind, team_village
+from app.models.tallies import CommuneDay, CommuneTopicTally, VillageTally, learned_topic
 from app.models.topics import SEED_TOPICS, Topic
 from app.models.training import (
     Attendance,
@@ -18,7 +19,9 @@ __all__ = [
     "Attendance",
     "AuditEvent",
     "Commune",
+    "CommuneDay",
     "CommuneKind",
+    "CommuneTopicTally",
     "Household",
     "InstructionLanguage",
     "Role",
@@ -29,6 +32,8 @@ __all__ = [
     "User",
     "Village",
     "VillageKind",
+    "VillageTally",
+    "learned_topic",
     "session_topic",
     "team_village",
 ]

@@ -1,7 +1,7 @@
 """Households (hộ gia đình): the unit the province counts."""
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
@@ -20,6 +20,7 @@ class Household(db.Model):
         # Search lists a village's households by the folded name of the head.
         sa.Index("ix_household_village_folded", "village_id", "head_name_folded"),
         sa.Index("ix_household_village_phone", "village_id", "phone"),
+        sa.Index("ix_household_village_trained_on", "village_id", "trained_on"),
     )
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
@@ -37,6 +38,10 @@ class Household(db.Model):
     created_at: so.Mapped[datetime] = created_at_column()
     updated_at: so.Mapped[datetime] = updated_at_column()
     deleted_at: so.Mapped[datetime | None] = so.mapped_column(sa.DateTime(timezone=True))
+    # What the counters (app.progress.tallies) hold for this household: whether it is counted
+    # as registered, and the date of its first session that counts (None: not yet reached).
+    is_counted: so.Mapped[bool] = so.mapped_column(default=False, server_default=sa.false())
+    trained_on: so.Mapped[date | None] = so.mapped_column(sa.Date)
 
     village: so.Mapped[Village] = so.relationship(back_populates="households")
     attendances: so.Mapped[list["Attendance"]] = so.relationship(back_populates="household")
