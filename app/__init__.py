@@ -31,11 +31,17 @@ def _register_blueprints(app: Flask) -> None:
     from app.home.routes import bp as home_bp
     from app.households.routes import bp as households_bp
     from app.logbook.routes import bp as logbook_bp
+    from app.progress.routes import bp as progress_bp
+    from app.progress.targets import bp as targets_bp
+    from app.verification.routes import bp as verification_bp
 
     app.register_blueprint(auth_bp)
     app.register_blueprint(home_bp)
     app.register_blueprint(households_bp)
     app.register_blueprint(logbook_bp)
+    app.register_blueprint(targets_bp)
+    app.register_blueprint(verification_bp)
+    app.register_blueprint(progress_bp)
     app.register_blueprint(api_bp)
 
 

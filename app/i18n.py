@@ -10,7 +10,7 @@ from flask import Flask, current_app, has_request_context, session
 from flask_babel import format_date, format_datetime, format_decimal, format_percent, get_locale
 from flask_login import current_user
 
-from app.clock import as_utc
+from app.clock import as_utc, local_today
 from app.extensions import babel
 
 DATE_PATTERNS = {"vi": "dd/MM/yyyy", "en": "d MMM yyyy"}
@@ -52,4 +52,4 @@ def moment(value: datetime | None) -> str:
 def init_app(app: Flask) -> None:
     babel.init_app(app, locale_selector=select_locale)
     app.jinja_env.filters.update(number=number, percent=percent, day=day, moment=moment)
-    app.jinja_env.globals["current_language"] = _language
+    app.jinja_env.globals.update(current_language=_language, today=local_today)

@@ -248,3 +248,23 @@ class TestHouseholdSearch:
     def test_other_communes_village_is_404(self, client, volunteer, make_village):
         other = make_village("Thôn 3", COMMUNE_B)
         assert client.get(f"/api/v1/households?village_id={other.id}&q=a").status_code == 404
+
+
+def test_a_write_race_on_the_same_uuid_answers_with_the_saved_session(client, volunteer, body, monkeypatch):
+    """Two requests pass the replay check together; the second one's insert then collides."""
+    from app.logbook import services
+
+    data = body()
+    first = client.post("/api/v1/sessions", json=data)
+    real_replay = services._replay
+    calls = []
+
+    def replay_missing_the_first_time(raw, fingerprint, user):
+        calls.append(1)
+        return None if len(calls) == 1 else real_replay(raw, fingerprint, user)
+
+    monkeypatch.setattr(services, "_replay", replay_missing_the_first_time)
+    again = client.post("/api/v1/sessions", json=data)
+    assert again.status_code == 200
+    assert again.get_json() == first.get_json()
+    assert count(TrainingSession) == 1

@@ -116,7 +116,7 @@ def get_visible_or_404(model, object_id: int, user: User | None = None):
 
 def can_change_session(user: User, session) -> bool:
     """Edit, delete or restore: officers in their commune; volunteers their own sessions
-    until an officer has verified them."""
+    until an officer has verified or rejected them."""
     if not is_visible(user, session):
         return False
     if can(user, Permission.EDIT_COMMUNE_SESSIONS):
@@ -124,5 +124,5 @@ def can_change_session(user: User, session) -> bool:
     return (
         can(user, Permission.EDIT_OWN_SESSIONS)
         and session.volunteer_id == user.id
-        and session.status != SessionStatus.VERIFIED
+        and session.status not in (SessionStatus.VERIFIED, SessionStatus.REJECTED)
     )

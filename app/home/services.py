@@ -18,14 +18,23 @@ class Step:
     endpoint: str
     title: str
     description: str
+    for_own_commune: bool = False  # the link goes to the user's own commune
 
 
 # In the order a person of each role most often needs them.
 STEPS = (
+    Step(Permission.VIEW_PROVINCE_PROGRESS, "progress.province", _l("Province progress"),
+         _l("Every commune and ward against its target.")),
+    Step(Permission.VIEW_COMMUNE_PROGRESS, "progress.commune", _l("Commune progress"),
+         _l("Villages, households not yet reached, teams and volunteers."), for_own_commune=True),
     Step(Permission.LOG_SESSIONS, "logbook.index", _l("Sessions"),
          _l("Your sessions, newest first; edit or delete them until an officer verifies them.")),
+    Step(Permission.VERIFY_SESSIONS, "verification.index", _l("Verify sessions"),
+         _l("Sessions awaiting your check.")),
     Step(Permission.READ_HOUSEHOLDS, "households.index", _l("Households"),
          _l("Search the household registry of your commune.")),
+    Step(Permission.SET_TARGETS, "targets.index", _l("Commune targets"),
+         _l("Set each commune's household target.")),
     Step(None, "auth.change_password", _l("Change password"),
          _l("Choose a password only you know.")),
 )  # fmt: skip
@@ -49,8 +58,12 @@ def recent_sessions(user: User, limit: int = 5) -> list:
 
 def next_steps(user: User) -> list[dict]:
     """The home page's links for this user: only what their role may do."""
-    return [
-        {"url": url_for(step.endpoint), "title": step.title, "description": step.description}
-        for step in STEPS
-        if step.permission is None or can(user, step.permission)
-    ]
+    steps = []
+    for step in STEPS:
+        if step.permission is not None and not can(user, step.permission):
+            continue
+        if step.for_own_commune and user.commune is None:
+            continue
+        url = url_for(step.endpoint, code=user.commune.code) if step.for_own_commune else url_for(step.endpoint)
+        steps.append({"url": url, "title": step.title, "description": step.description})
+    return steps

@@ -85,6 +85,16 @@ def log_session(raw: dict[str, Any], user: User) -> tuple[TrainingSession, bool]
     content it raises SessionConflict. Bad input raises InvalidSession; villages and households
     the user may not see answer 404. Commits.
     """
+    try:
+        return _log_session_once(raw, user)
+    except IntegrityError:
+        # Another request saved the same session, or the same new household, between our
+        # checks and our write. Once more from the start finds what it saved.
+        db.session.rollback()
+        return _log_session_once(raw, user)
+
+
+def _log_session_once(raw: dict[str, Any], user: User) -> tuple[TrainingSession, bool]:
     fingerprint = fingerprint_of(raw)
     replay = _replay(raw, fingerprint, user)
     if replay is not None:
@@ -102,15 +112,7 @@ def log_session(raw: dict[str, Any], user: User) -> tuple[TrainingSession, bool]
     db.session.add(session)
     tallies.session_changed(session, None, set())
     record(user.id, "session.create", session, changes=session_fields(session))
-    try:
-        db.session.commit()
-    except IntegrityError:
-        # Another request saved the same uuid between our check and our commit.
-        db.session.rollback()
-        replay = _replay(raw, fingerprint, user)
-        if replay is None:
-            raise
-        return replay, False
+    db.session.commit()
     return session, True
 
 

@@ -177,7 +177,9 @@ def _bump(model, key: dict, insert_only: dict | None = None, **deltas: int) -> N
         if result.rowcount != 1:
             raise RuntimeError(f"{table.name} has no row for {key}: the counters are out of step")
         return
-    counters = [name for name in ("registered", "trained", "households", "sessions", "newly_trained") if name in table.c]
+    counters = [
+        name for name in ("registered", "trained", "households", "sessions", "newly_trained") if name in table.c
+    ]
     values = {**key, **(insert_only or {}), **{name: deltas.get(name, 0) for name in counters}}
     dialect = sqlite if db.session.get_bind().dialect.name == "sqlite" else postgresql
     statement = dialect.insert(table).values(**values)
@@ -419,11 +421,14 @@ def monthly(start: date, end: date, commune_id: int | None = None) -> list[tuple
     return [(month, trained, sessions) for month, (trained, sessions) in months.items()]
 
 
+PROJECTION_YEARS = 20  # beyond this a projected date means nothing to anyone
+
+
 @dataclass
 class Pace:
     per_week: float
     remaining: int
-    reached_on: date | None  # None: no progress in the window, or the target is met
+    reached_on: date | None  # None: target met, no progress, or more than 20 years away
 
 
 def pace(trained: int, target: int, today: date, commune_id: int | None = None, weeks: int = 4) -> Pace:
@@ -439,6 +444,8 @@ def projection(trained: int, target: int, today: date, per_week: float) -> Pace:
     if remaining == 0 or per_week <= 0:
         return Pace(per_week, remaining, None)
     days_needed = -(-remaining * 7 // per_week)  # ceiling, in whole days
+    if days_needed > PROJECTION_YEARS * 365:
+        return Pace(per_week, remaining, None)
     return Pace(per_week, remaining, today + timedelta(days=int(days_needed)))
 
 

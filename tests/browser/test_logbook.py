@@ -123,7 +123,7 @@ def test_volunteer_logs_a_session_with_two_registered_households_and_a_new_one(p
     expect(page.locator("#picked")).to_contain_text("H'Hen Niê")
     expect(page.locator("#picked")).to_contain_text("Nguyễn Văn An")
 
-    page.get_by_label("Chủ hộ").fill("Hoàng Thị Mai")
+    page.get_by_label("Chủ hộ", exact=True).fill("Hoàng Thị Mai")
     page.get_by_label("Số nhà hoặc địa chỉ").fill("Thôn 5")
     page.get_by_label("Số điện thoại (không bắt buộc)").fill("0912 345 678")
     assert not scrolls_sideways(page)
@@ -202,22 +202,40 @@ def test_a_double_tap_on_save_logs_the_session_once(page, volunteer, households)
     assert attendance_ids(session.id) == {households["H'Hen Niê"]}
 
 
+def test_a_double_tap_on_save_without_javascript_logs_the_session_once(no_js_page, volunteer, households):
+    page = no_js_page
+    sign_in(page, volunteer)
+    open_new_session_form(page)
+    tick_topic(page, VNEID)
+    page.get_by_label("Chủ hộ", exact=True).fill("Hoàng Thị Mai")
+
+    page.get_by_role("button", name="Lưu buổi hướng dẫn").dblclick()
+    page.wait_for_url(DETAIL_URL)
+    expect(page.locator("ul.households")).to_have_text("Hoàng Thị Mai")  # whichever tap's answer came back
+    assert not scrolls_sideways(page)
+    [session] = sessions()
+    assert len(attendance_ids(session.id)) == 1
+    assert len(fresh(sa.select(Household).where(Household.head_name == "Hoàng Thị Mai"))) == 1
+
+
 def test_the_form_works_without_javascript(no_js_page, volunteer, households):
     page = no_js_page
     sign_in(page, volunteer)
     open_new_session_form(page)
+    tick_topic(page, VNEID)
 
     page.locator("#q").fill("hhen")
-    page.get_by_role("button", name="Tìm", exact=True).click()
+    page.locator("button[name=action][value=search]").click()  # the no-JS search step
     result = page.locator("#results label", has_text="H'Hen Niê").locator("input")
     result.wait_for()
     expect(page.locator("#results input")).to_have_count(1)
+    expect(page.locator("#topics").get_by_role("checkbox", name=VNEID)).to_be_checked()  # kept across the step
     assert not scrolls_sideways(page)
     result.check()
-    tick_topic(page, VNEID)
+    tick_topic(page, PUBLIC_SERVICES)
     save(page)
 
     expect(page.locator(".flash-success")).to_contain_text("Số hộ được tính (1): H'Hen Niê")
     [session] = sessions()
     assert attendance_ids(session.id) == {households["H'Hen Niê"]}
-    assert {topic.code for topic in session.topics} == {"vneid"}
+    assert {topic.code for topic in session.topics} == {"vneid", "public_services"}

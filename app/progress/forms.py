@@ -1,0 +1,54 @@
+"""Filters of the dashboards: GET forms, so a filtered page (and its export) is a shareable URL."""
+
+from datetime import date, timedelta
+
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import HiddenField, SelectField, StringField
+
+from app.clock import local_today
+
+DEFAULT_PERIOD_DAYS = 30
+
+
+class PeriodForm(FlaskForm):
+    class Meta:
+        csrf = False
+
+    date_from = StringField(_l("From"), name="from", render_kw={"type": "date"})
+    date_to = StringField(_l("To"), name="to", render_kw={"type": "date"})
+
+    def period(self) -> tuple[date, date]:
+        """The chosen dates, or the last 30 days. Bad dates get a message and the default."""
+        today = local_today()
+        start = _parse(self.date_from, _("Enter a date as dd/mm/yyyy."))
+        end = _parse(self.date_to, _("Enter a date as dd/mm/yyyy."))
+        end = end or today
+        start = start or end - timedelta(days=DEFAULT_PERIOD_DAYS - 1)
+        if start > end:
+            self.date_to.errors = [_("The end date is before the start date.")]
+            start, end = end - timedelta(days=DEFAULT_PERIOD_DAYS - 1), end
+        return start, end
+
+
+class ProvinceFilterForm(PeriodForm):
+    q = StringField(_l("Commune or ward name"), render_kw={"type": "search"})
+    kind = SelectField(
+        _l("Kind"),
+        choices=[("", _l("Communes and wards")), ("xa", _l("Communes (xã)")), ("phuong", _l("Wards (phường)"))],
+        validate_choice=False,
+    )
+    sort = HiddenField()
+    dir = HiddenField()
+
+
+def _parse(field, message: str) -> date | None:
+    raw = (field.data or "").strip()
+    if not raw:
+        return None
+    try:
+        return date.fromisoformat(raw)
+    except ValueError:
+        field.errors = [message]
+        return None

@@ -1,0 +1,1 @@
+"""Verification: commune officers check logged sessions (verify, send back, reject)."""

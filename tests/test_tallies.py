@@ -1,0 +1,230 @@
+"""The counters behind every figure equal a brute-force recount from the raw rows, after
+every step of random sequences of log, edit, delete, restore, verify, reject and send back."""
+
+import uuid
+from collections import defaultdict
+from datetime import date, timedelta
+
+import pytest
+import sqlalchemy as sa
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from app.clock import local_today
+from app.extensions import db
+from app.logbook import services as logbook
+from app.models import (
+    Attendance,
+    AuditEvent,
+    CommuneDay,
+    CommuneTopicTally,
+    Household,
+    SessionStatus,
+    Team,
+    TrainingSession,
+    VillageTally,
+    learned_topic,
+    session_topic,
+)
+from app.progress import tallies
+from app.verification.services import review_session
+from tests.conftest import COMMUNE_A, COMMUNE_B
+
+TOPICS = ["vneid", "cashless", "online_safety"]
+HOUSEHOLDS_PER_VILLAGE = 3
+
+
+@pytest.fixture
+def world(make_user, make_village):
+    """Two communes, three villages, a volunteer and an officer in each commune."""
+    villages = [
+        make_village("Buôn A1", COMMUNE_A),
+        make_village("Thôn A2", COMMUNE_A),
+        make_village("Thôn B1", COMMUNE_B),
+    ]
+    people = {}
+    for code in (COMMUNE_A, COMMUNE_B):
+        volunteer = make_user("volunteer", code)
+        commune_villages = [v for v in villages if v.commune.code == code]
+        volunteer.team = Team(commune_id=commune_villages[0].commune_id, name=f"Tổ {code}", villages=commune_villages)
+        people[code] = {"volunteer": volunteer, "officer": make_user("officer", code)}
+    db.session.commit()
+    return {"villages": villages, "people": people}
+
+
+def reset(world) -> dict[int, list[Household]]:
+    """Empty what one example wrote; register three fresh households in each village."""
+    db.session.rollback()
+    for table in (learned_topic, VillageTally.__table__, CommuneTopicTally.__table__, CommuneDay.__table__,
+                  session_topic, Attendance.__table__, TrainingSession.__table__, AuditEvent.__table__,
+                  Household.__table__):  # fmt: skip
+        db.session.execute(sa.delete(table))
+    db.session.commit()
+    by_village = {}
+    for village in world["villages"]:
+        by_village[village.id] = []
+        for number in range(HOUSEHOLDS_PER_VILLAGE):
+            household = Household(
+                uuid=str(uuid.uuid4()), commune_id=village.commune_id, village_id=village.id,
+                head_name=f"Hộ {village.id}.{number}", head_name_folded=f"ho {village.id} {number}",
+            )  # fmt: skip
+            db.session.add(household)
+            db.session.flush()
+            tallies.refresh_households([household.id])
+            by_village[village.id].append(household)
+    db.session.commit()
+    return by_village
+
+
+step = st.fixed_dictionaries(
+    {
+        "kind": st.sampled_from(
+            ["log", "log", "edit", "delete", "restore", "verify", "reject", "send_back", "new_household"]
+        ),
+        "village": st.integers(0, 2),
+        "households": st.sets(st.integers(0, HOUSEHOLDS_PER_VILLAGE - 1), min_size=1),
+        "topics": st.sets(st.sampled_from(TOPICS), min_size=1),
+        "days_ago": st.integers(0, 25),
+        "pick": st.integers(0, 50),
+    }
+)
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(steps=st.lists(step, min_size=1, max_size=12))
+def test_counters_equal_a_recount_after_every_step(app, world, steps):
+    by_village = reset(world)
+    for action in steps:
+        apply(action, world, by_village)
+        assert_counters_match_recount()
+
+
+def apply(action: dict, world: dict, by_village: dict) -> None:
+    village = world["villages"][action["village"]]
+    people = world["people"][village.commune.code]
+    households = [by_village[village.id][i] for i in sorted(action["households"]) if i < len(by_village[village.id])]
+    held_on = (local_today() - timedelta(days=action["days_ago"])).isoformat()
+    raw = {
+        "date": held_on,
+        "village_id": village.id,
+        "topics": sorted(action["topics"]),
+        "households": [{"id": h.id} for h in households],
+    }
+    sessions = db.session.scalars(sa.select(TrainingSession).order_by(TrainingSession.id)).all()
+    chosen = sessions[action["pick"] % len(sessions)] if sessions else None
+    officer = world["people"][chosen.village.commune.code]["officer"] if chosen else None
+    kind = action["kind"]
+    if kind == "log" or chosen is None:
+        logbook.log_session({**raw, "uuid": str(uuid.uuid4())}, people["volunteer"])
+    elif kind == "edit" and chosen.deleted_at is None:
+        same_village = chosen.village
+        picks = [
+            by_village[same_village.id][i] for i in sorted(action["households"]) if i < len(by_village[same_village.id])
+        ]
+        logbook.edit_session(
+            chosen, {**raw, "village_id": same_village.id, "households": [{"id": h.id} for h in picks]}, officer
+        )
+    elif kind == "delete":
+        logbook.delete_session(chosen, officer)
+    elif kind == "restore":
+        logbook.restore_session(chosen, officer)
+    elif kind in ("verify", "reject", "send_back") and chosen.deleted_at is None:
+        review_session(chosen, kind, "Ghi chú kiểm tra", officer)
+    elif kind == "new_household":
+        new = {"uuid": str(uuid.uuid4()), "head_name": f"Hộ mới {action['pick']}"}
+        logbook.log_session({**raw, "uuid": str(uuid.uuid4()), "households": [new]}, people["volunteer"])
+
+
+def assert_counters_match_recount() -> None:
+    expected = recount()
+    start, end = local_today() - timedelta(days=10), local_today()
+
+    assert tallies.province_figures() == (expected["trained"], expected["registered"])
+    for row in tallies.commune_rows(start, end):
+        commune = expected["communes"].get(row.code, {})
+        assert (row.trained, row.registered) == (commune.get("trained", 0), commune.get("registered", 0)), row.code
+        in_period = [day for day in expected["session_days"].get(row.code, []) if start <= day <= end]
+        assert row.sessions == len(in_period), row.code
+        newly = [day for day in expected["trained_days"].get(row.code, []) if start <= day <= end]
+        assert row.trained_in_period == len(newly), row.code
+        all_days = expected["session_days"].get(row.code, [])
+        assert row.last_session_on == (max(all_days) if all_days else None), row.code
+    villages = expected["villages"]
+    assert tallies.village_progress(list(villages)) == villages
+    for code, topics in expected["topics"].items():
+        commune_id = expected["commune_ids"][code]
+        counted = {topic.code: n for topic, n in tallies.topic_rows(commune_id) if n}
+        assert counted == topics, code
+    province_topics: dict[str, int] = defaultdict(int)
+    for topics in expected["topics"].values():
+        for code, n in topics.items():
+            province_topics[code] += n
+    assert {topic.code: n for topic, n in tallies.topic_rows() if n} == dict(province_topics)
+    stored = dict(db.session.execute(sa.select(Household.id, Household.trained_on)).all())
+    assert stored == expected["trained_on"]
+
+
+def recount() -> dict:
+    """Every figure, computed in plain Python from the raw rows."""
+    sessions = db.session.scalars(sa.select(TrainingSession)).all()
+    households = db.session.scalars(sa.select(Household)).all()
+    counting = {s.id: s for s in sessions if s.status != SessionStatus.REJECTED and s.deleted_at is None}
+    first: dict[int, date] = {}
+    learned: dict[int, set[str]] = defaultdict(set)
+    for session in counting.values():
+        for attendance in session.attendances:
+            hid = attendance.household_id
+            first[hid] = min(first.get(hid, session.held_on), session.held_on)
+            learned[hid] |= {topic.code for topic in session.topics}
+    result = {
+        "trained": 0, "registered": 0, "communes": defaultdict(lambda: {"trained": 0, "registered": 0}),
+        "villages": {}, "topics": defaultdict(lambda: defaultdict(int)), "trained_on": {},
+        "session_days": defaultdict(list), "trained_days": defaultdict(list), "commune_ids": {},
+    }  # fmt: skip
+    for household in households:
+        code = household.village.commune.code
+        result["commune_ids"][code] = household.commune_id
+        village = result["villages"].setdefault(household.village_id, (0, 0))
+        registered = household.deleted_at is None
+        trained_on = first.get(household.id) if registered else None
+        result["trained_on"][household.id] = trained_on
+        if not registered:
+            continue
+        trained = trained_on is not None
+        result["registered"] += 1
+        result["trained"] += trained
+        result["communes"][code]["registered"] += 1
+        result["communes"][code]["trained"] += trained
+        result["villages"][household.village_id] = (village[0] + trained, village[1] + 1)
+        if trained:
+            result["trained_days"][code].append(trained_on)
+            for topic in learned[household.id]:
+                result["topics"][code][topic] += 1
+    for session in counting.values():
+        result["session_days"][session.village.commune.code].append(session.held_on)
+    result["topics"] = {code: dict(topics) for code, topics in result["topics"].items()}
+    return result
+
+
+def test_rebuild_gives_the_same_counters(app, world):
+    by_village = reset(world)
+    people = world["people"][COMMUNE_A]
+    village = world["villages"][0]
+    for days_ago in (3, 1):
+        raw = {
+            "uuid": str(uuid.uuid4()), "date": (local_today() - timedelta(days=days_ago)).isoformat(),
+            "village_id": village.id, "topics": ["vneid"], "households": [{"id": by_village[village.id][0].id}],
+        }  # fmt: skip
+        logbook.log_session(raw, people["volunteer"])
+    before = snapshot()
+    tallies.rebuild()
+    db.session.commit()
+    assert snapshot() == before
+    assert_counters_match_recount()
+
+
+def snapshot() -> dict:
+    return {
+        table.name: sorted(tuple(row) for row in db.session.execute(sa.select(table)))
+        for table in (learned_topic, VillageTally.__table__, CommuneTopicTally.__table__, CommuneDay.__table__)
+    }
