@@ -3,6 +3,7 @@
 from flask import Flask
 
 from app import errors, i18n, labels
+from app.auth import access
 from app.config import load_config
 from app.extensions import csrf, db, login_manager, migrate
 
@@ -18,6 +19,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     login_manager.init_app(app)
     i18n.init_app(app)
     labels.init_app(app)
+    access.init_app(app)
 
     _register_blueprints(app)
     errors.init_app(app)

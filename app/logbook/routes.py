@@ -2,7 +2,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from app.auth.access import Permission, can, can_change_session, get_visible_or_404, require
+from app.auth.access import Permission, can_change_session, get_visible_or_404, require
 from app.clock import local_today
 from app.extensions import db
 from app.households.services import search_households
@@ -71,7 +71,6 @@ def detail(session_id: int):
         "logbook/detail.html",
         session=session,
         can_change=can_change_session(current_user, session),
-        can_review=can(current_user, Permission.VERIFY_SESSIONS),
     )
 
 

@@ -34,13 +34,13 @@ class PeriodForm(FlaskForm):
 
 class ProvinceFilterForm(PeriodForm):
     q = StringField(_l("Commune or ward name"), render_kw={"type": "search"})
-    kind = SelectField(
-        _l("Kind"),
-        choices=[("", _l("Communes and wards")), ("xa", _l("Communes (xã)")), ("phuong", _l("Wards (phường)"))],
-        validate_choice=False,
-    )
+    kind = SelectField(_l("Kind"), validate_choice=False)
     sort = HiddenField()
     dir = HiddenField()
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.kind.choices = [("", _("Communes and wards")), ("xa", _("Communes (xã)")), ("phuong", _("Wards (phường)"))]
 
 
 def _parse(field, message: str) -> date | None:

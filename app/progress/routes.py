@@ -2,7 +2,7 @@ from flask import Blueprint, Response, render_template, request
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from app.auth.access import Permission, can, get_visible_or_404, require
+from app.auth.access import Permission, get_visible_or_404, require
 from app.clock import local_today
 from app.i18n import day
 from app.labels import commune_label
@@ -40,7 +40,6 @@ def commune(code: str):
         "progress/commune.html",
         filters=filters,
         dashboard=dashboard,
-        can_verify=can(current_user, Permission.VERIFY_SESSIONS),
         period_args=_period_args(),
     )
 
