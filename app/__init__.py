@@ -51,7 +51,9 @@ def _register_cli(app: Flask) -> None:
     from app.auth.cli import users_cli
     from app.demo.cli import demo_command
     from app.places.cli import places_cli
+    from app.progress.cli import tallies_cli
 
     app.cli.add_command(places_cli)
     app.cli.add_command(users_cli)
     app.cli.add_command(demo_command)
+    app.cli.add_command(tallies_cli)

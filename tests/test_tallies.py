@@ -223,6 +223,23 @@ def test_rebuild_gives_the_same_counters(app, world):
     assert_counters_match_recount()
 
 
+def test_tallies_check_and_rebuild_commands(app, world, runner):
+    by_village = reset(world)
+    village = world["villages"][0]
+    raw = {
+        "uuid": str(uuid.uuid4()), "date": local_today().isoformat(), "village_id": village.id,
+        "topics": ["vneid"], "households": [{"id": by_village[village.id][0].id}],
+    }  # fmt: skip
+    logbook.log_session(raw, world["people"][COMMUNE_A]["volunteer"])
+    assert "Counters match" in runner.invoke(args=["tallies", "check"]).output
+    db.session.execute(sa.update(VillageTally).values(trained=VillageTally.trained + 5))
+    db.session.commit()
+    result = runner.invoke(args=["tallies", "check"])
+    assert result.exit_code != 0 and "village_tally" in result.output
+    assert "1 trained of 9 households" in runner.invoke(args=["tallies", "rebuild"]).output
+    assert "Counters match" in runner.invoke(args=["tallies", "check"]).output
+
+
 def snapshot() -> dict:
     return {
         table.name: sorted(tuple(row) for row in db.session.execute(sa.select(table)))
