@@ -459,63 +459,40 @@ def not_reached(village_id: int) -> sa.Select:
 
 
 def volunteer_rows(commune_id: int) -> list[dict]:
-    """Each volunteer and officer who logged sessions in the commune, or belongs to one of its
-    teams: sessions that count, households reached, last session; quiet people first."""
-    stats = {
-        volunteer_id: (sessions, households, last)
-        for volunteer_id, sessions, households, last in db.session.execute(
-            sa.select(
-                TrainingSession.volunteer_id,
-                sa.func.count(sa.distinct(TrainingSession.id)),
-                sa.func.count(sa.distinct(Attendance.household_id)),
-                sa.func.max(TrainingSession.held_on),
-            )
-            .join(Attendance, Attendance.session_id == TrainingSession.id)
-            .where(TrainingSession.commune_id == commune_id, counting_sessions())
-            .group_by(TrainingSession.volunteer_id)
-        )
-    }
+    """Each volunteer of the commune, and anyone else who logged sessions there: sessions
+    that count, households reached, last session; quiet people first."""
+    activity = _activity(TrainingSession.volunteer_id, commune_id)
     people = db.session.scalars(
         sa.select(User)
-        .where(sa.or_(User.id.in_(list(stats)), sa.and_(User.commune_id == commune_id, User.role == "volunteer")))
+        .where(sa.or_(User.id.in_(list(activity)), sa.and_(User.commune_id == commune_id, User.role == "volunteer")))
         .order_by(User.full_name)
     ).all()
-    rows = [
-        {
-            "user": person,
-            "team": person.team,
-            "sessions": stats.get(person.id, (0, 0, None))[0],
-            "households": stats.get(person.id, (0, 0, None))[1],
-            "last_session_on": stats.get(person.id, (0, 0, None))[2],
-        }
-        for person in people
-    ]
+    rows = [{"user": person, "team": person.team, **activity.get(person.id, NO_ACTIVITY)} for person in people]
     return sorted(rows, key=lambda row: (row["last_session_on"] or date.min, row["user"].full_name))
 
 
 def team_rows(commune_id: int) -> list[dict]:
     """Each team of the commune: sessions that count, households reached, last session."""
-    stats = {
-        team_id: (sessions, households, last)
-        for team_id, sessions, households, last in db.session.execute(
-            sa.select(
-                TrainingSession.team_id,
-                sa.func.count(sa.distinct(TrainingSession.id)),
-                sa.func.count(sa.distinct(Attendance.household_id)),
-                sa.func.max(TrainingSession.held_on),
-            )
-            .join(Attendance, Attendance.session_id == TrainingSession.id)
-            .where(TrainingSession.commune_id == commune_id, counting_sessions(), TrainingSession.team_id.is_not(None))
-            .group_by(TrainingSession.team_id)
-        )
-    }
+    activity = _activity(TrainingSession.team_id, commune_id)
     teams = db.session.scalars(sa.select(Team).where(Team.commune_id == commune_id).order_by(Team.name)).all()
-    return [
-        {
-            "team": team,
-            "sessions": stats.get(team.id, (0, 0, None))[0],
-            "households": stats.get(team.id, (0, 0, None))[1],
-            "last_session_on": stats.get(team.id, (0, 0, None))[2],
-        }
-        for team in teams
-    ]
+    return [{"team": team, **activity.get(team.id, NO_ACTIVITY)} for team in teams]
+
+
+NO_ACTIVITY = {"sessions": 0, "households": 0, "last_session_on": None}
+
+
+def _activity(group_by: sa.Column, commune_id: int) -> dict[int, dict]:
+    """Counting sessions of a commune grouped by volunteer or team: how many, how many
+    households they reached, and the last one."""
+    rows = db.session.execute(
+        sa.select(
+            group_by,
+            sa.func.count(sa.distinct(TrainingSession.id)),
+            sa.func.count(sa.distinct(Attendance.household_id)),
+            sa.func.max(TrainingSession.held_on),
+        )
+        .join(Attendance, Attendance.session_id == TrainingSession.id)
+        .where(TrainingSession.commune_id == commune_id, counting_sessions(), group_by.is_not(None))
+        .group_by(group_by)
+    )
+    return {key: {"sessions": s, "households": h, "last_session_on": last} for key, s, h, last in rows}
