@@ -30,6 +30,8 @@ def create_app(overrides: dict | None = None) -> Flask:
 def _register_blueprints(app: Flask) -> None:
     from app.api.routes import bp as api_bp
     from app.auth.routes import bp as auth_bp
+    from app.exchange.export_routes import bp as exports_bp
+    from app.exchange.import_routes import bp as imports_bp
     from app.home.routes import bp as home_bp
     from app.households.routes import bp as households_bp
     from app.logbook.routes import bp as logbook_bp
@@ -45,11 +47,16 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(verification_bp)
     app.register_blueprint(progress_bp)
     app.register_blueprint(api_bp)
+    app.register_blueprint(exports_bp)
+    app.register_blueprint(imports_bp)
 
 
 def _register_cli(app: Flask) -> None:
     from app.auth.cli import users_cli
     from app.demo.cli import demo_command
+    from app.exchange.cli import export_cli
+    from app.exchange.import_cli import import_cli
+    from app.ops.cli import backup_command
     from app.places.cli import places_cli
     from app.progress.cli import tallies_cli
 
@@ -57,3 +64,6 @@ def _register_cli(app: Flask) -> None:
     app.cli.add_command(users_cli)
     app.cli.add_command(demo_command)
     app.cli.add_command(tallies_cli)
+    app.cli.add_command(export_cli)
+    app.cli.add_command(import_cli)
+    app.cli.add_command(backup_command)
