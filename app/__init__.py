@@ -2,7 +2,7 @@
 
 from flask import Flask
 
-from app import errors, i18n, labels
+from app import errors, i18n, labels, security
 from app.auth import access
 from app.config import load_config
 from app.extensions import csrf, db, login_manager, migrate
@@ -23,12 +23,14 @@ def create_app(overrides: dict | None = None) -> Flask:
 
     _register_blueprints(app)
     errors.init_app(app)
+    security.init_app(app)
     _register_cli(app)
     return app
 
 
 def _register_blueprints(app: Flask) -> None:
     from app.api.routes import bp as api_bp
+    from app.audit.routes import bp as audit_bp
     from app.auth.routes import bp as auth_bp
     from app.exchange.export_routes import bp as exports_bp
     from app.exchange.import_routes import bp as imports_bp
@@ -47,6 +49,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(verification_bp)
     app.register_blueprint(progress_bp)
     app.register_blueprint(api_bp)
+    app.register_blueprint(audit_bp)
     app.register_blueprint(exports_bp)
     app.register_blueprint(imports_bp)
 

@@ -35,6 +35,7 @@ def load_config(instance_path: str) -> dict:
         secret_key = _local_secret_key(instance)
 
     database_url = os.environ.get("DATABASE_URL") or f"sqlite:///{instance / 'kynangso.sqlite'}"
+    import_max_bytes = int(os.environ.get("IMPORT_MAX_BYTES", str(5 * 1024 * 1024)))
     return {
         "APP_ENV": env,
         "SECRET_KEY": secret_key,
@@ -53,6 +54,10 @@ def load_config(instance_path: str) -> dict:
         "REMEMBER_COOKIE_HTTPONLY": True,
         "REMEMBER_COOKIE_SAMESITE": "Lax",
         "REMEMBER_COOKIE_SECURE": is_production,
+        # Household files for /imports and `flask import households`. A request may be a little
+        # larger than the file it carries (the form around it); anything bigger answers 413.
+        "IMPORT_MAX_BYTES": import_max_bytes,
+        "MAX_CONTENT_LENGTH": import_max_bytes + 64 * 1024,
         # A volunteer may take a while to fill a form outdoors; the token lives as long as the sign-in.
         "WTF_CSRF_TIME_LIMIT": None,
     }

@@ -3,7 +3,8 @@
 A 500 rolls back whatever the request had started, and shows no trace or SQL.
 """
 
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, current_app, jsonify, render_template, request
+from flask_babel import format_decimal
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 
@@ -41,6 +42,20 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(405)
     def method_not_allowed(_error):
         return error_response(405, _("Not allowed"), _("This address does not accept that kind of request."))
+
+    @app.errorhandler(413)
+    def too_large(_error):
+        if wants_json():
+            return error_response(413, _("Too large"), _("The request is larger than this server accepts."))
+        megabytes = current_app.config["IMPORT_MAX_BYTES"] / (1024 * 1024)
+        return error_response(
+            413,
+            _("The file is too large"),
+            _(
+                "Files can be at most %(size)s MB. Split the list into smaller files and import them one by one.",
+                size=format_decimal(round(megabytes, 1)),
+            ),
+        )
 
     @app.errorhandler(500)
     def server_error(_error):

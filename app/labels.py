@@ -33,6 +33,32 @@ LANGUAGES = {
 }
 
 
+AUDIT_ACTIONS = {
+    "session.create": _l("Created a session"),
+    "session.update": _l("Edited a session"),
+    "session.delete": _l("Deleted a session"),
+    "session.restore": _l("Restored a session"),
+    "session.verify": _l("Verified a session"),
+    "session.reject": _l("Rejected a session"),
+    "session.send_back": _l("Sent a session back for checking"),
+    "household.create": _l("Added a household"),
+    "household.update": _l("Edited a household"),
+    "household.delete": _l("Deleted a household"),
+    "household.restore": _l("Restored a household"),
+    "import.households": _l("Imported households"),
+    "commune.set_target": _l("Set a commune target"),
+    "user.create": _l("Created a user"),
+    "user.change_password": _l("Changed a password"),
+    "demo.load": _l("Loaded demo data"),
+}
+
+
+def audit_action_label(code: str) -> str:
+    if code.startswith("export."):
+        return f"{_('Downloaded an export')} ({code.removeprefix('export.')})"
+    return str(AUDIT_ACTIONS.get(code, code))
+
+
 def commune_label(commune) -> str:
     """'Xã Hòa Phú' / 'Phường Tân An' in Vietnamese; 'Hòa Phú commune' in English."""
     if commune.kind == CommuneKind.PHUONG:
@@ -43,6 +69,7 @@ def commune_label(commune) -> str:
 def init_app(app: Flask) -> None:
     app.jinja_env.filters.update(
         commune=commune_label,
+        audit_action=audit_action_label,
         role=lambda code: ROLES[Role(code)],
         village_kind=lambda code: VILLAGE_KINDS[VillageKind(code)],
         session_status=lambda code: SESSION_STATUSES[SessionStatus(code)],

@@ -17,6 +17,7 @@ EXPECTED = {
     P.EDIT_COMMUNE_SESSIONS: {"officer"},
     P.ADD_HOUSEHOLDS: {"volunteer", "officer"},
     P.MANAGE_HOUSEHOLDS: {"officer"},
+    P.IMPORT_HOUSEHOLDS: {"officer", "province", "admin"},
     P.READ_HOUSEHOLDS: {"volunteer", "officer", "province", "admin"},
     P.MANAGE_PLACES: {"officer", "admin"},
     P.VIEW_PROVINCE_PROGRESS: {"province", "admin"},
@@ -26,6 +27,7 @@ EXPECTED = {
     P.SET_TARGETS: {"province", "admin"},
     P.MANAGE_TOPICS: {"admin"},
     P.MANAGE_USERS: {"admin"},
+    P.READ_AUDIT: {"officer", "admin"},
 }
 
 

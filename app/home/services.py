@@ -33,8 +33,13 @@ STEPS = (
          _l("Sessions awaiting your check.")),
     Step(Permission.READ_HOUSEHOLDS, "households.index", _l("Households"),
          _l("Search the household registry of your commune.")),
+    Step(Permission.IMPORT_HOUSEHOLDS, "imports.index", _l("Import households"),
+         _l("Add villages and households from an Excel or CSV file.")),
     Step(Permission.SET_TARGETS, "targets.index", _l("Commune targets"),
          _l("Set each commune's household target.")),
+    Step(Permission.EXPORT_AGGREGATES, "exports.index", _l("Exports"),
+         _l("Download totals and lists as Excel or CSV.")),
+    Step(Permission.READ_AUDIT, "audit.index", _l("Read the audit trail"), _l("Who changed what, and when.")),
     Step(None, "auth.change_password", _l("Change password"),
          _l("Choose a password only you know.")),
 )  # fmt: skip

@@ -2,6 +2,7 @@
 
 from app.models.audit import AuditEvent
 from app.models.households import Household
+from app.models.imports import PendingImport
 from app.models.places import Commune, CommuneKind, Team, Village, VillageKind, team_village
 from app.models.tallies import CommuneDay, CommuneTopicTally, VillageTally, learned_topic
 from app.models.topics import SEED_TOPICS, Topic
@@ -24,6 +25,7 @@ __all__ = [
     "CommuneTopicTally",
     "Household",
     "InstructionLanguage",
+    "PendingImport",
     "Role",
     "SessionStatus",
     "Team",

@@ -1,12 +1,15 @@
 """The audit trail: who did what to which object, and what changed. Rows are never deleted."""
 
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
 from app.extensions import db
+
+if TYPE_CHECKING:
+    from app.models.users import User
 from app.models._columns import created_at_column
 
 
@@ -22,6 +25,8 @@ class AuditEvent(db.Model):
     # The commune the object belongs to, so an officer can read their commune's trail.
     commune_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("commune.id"), index=True)
     changes: so.Mapped[dict[str, Any] | None] = so.mapped_column(sa.JSON)
+
+    actor: so.Mapped["User | None"] = so.relationship(lazy="joined")
 
     def __repr__(self) -> str:
         return f"<AuditEvent {self.action} {self.object_type}:{self.object_id}>"

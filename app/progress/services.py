@@ -76,14 +76,14 @@ def province_dashboard(start: date, end: date, name: str = "", kind: str = "", s
     target = current_app.config["TARGET_HOUSEHOLDS"]
     rows = [row for row in tallies.commune_rows(start, end) if _matches(row, name, kind)]
     sort = sort if sort in SORT_KEYS else "name"
-    rows.sort(key=lambda row: _sort_value(row, sort), reverse=descending)
+    rows = sorted_rows(rows, sort, descending)
     return ProvinceDashboard(
         computed_at=utcnow(),
         start=start,
         end=end,
         headline=Headline(trained, target, registered, tallies.pace(trained, target, today)),
         communes=rows,
-        totals=_totals(rows),
+        totals=totals_of(rows),
         topics=tallies.topic_rows(),
         trend=_trend(end),
         quiet_since=today - timedelta(days=QUIET_DAYS),
@@ -156,7 +156,13 @@ def _sort_value(row: tallies.CommuneRow, key: str):
     return getattr(row, key)
 
 
-def _totals(rows: list[tallies.CommuneRow]) -> dict:
+def sorted_rows(rows: list[tallies.CommuneRow], sort: str = "name", descending: bool = False) -> list:
+    """The rows in the dashboard's order (by folded name unless another column is asked for)."""
+    return sorted(rows, key=lambda row: _sort_value(row, sort), reverse=descending)
+
+
+def totals_of(rows: list[tallies.CommuneRow]) -> dict:
+    """The totals row of a commune table: the dashboard's and every export's."""
     totals = {key: sum(getattr(row, key) for row in rows) for key in
               ("target", "trained", "registered", "sessions", "volunteers", "trained_in_period")}  # fmt: skip
     totals["share"] = totals["trained"] / totals["target"] if totals["target"] else None

@@ -126,18 +126,40 @@ def refresh_households(household_ids) -> None:
     ):
         topics_before[household_id].add(topic_id)
 
+    moves = _Moves()
     for household in households:
         registered = household.deleted_at is None
         trained_on = first_days.get(household.id) if registered else None
         topics = topics_now[household.id] if registered else set()
-        _move_household(household, registered, trained_on, topics_before[household.id], topics)
+        _move_household(household, registered, trained_on, topics_before[household.id], topics, moves.add)
+    moves.write()
 
 
-def _move_household(household: Household, registered: bool, trained_on: date | None, old_topics, new_topics):
+class _Moves:
+    """Counter moves of many households summed per counter row, then written once per row:
+    an import of thousands of households into a few villages is a few writes, not thousands.
+    Rows are written in a fixed order, so two writers lock them in the same order."""
+
+    def __init__(self) -> None:
+        self._rows: dict[tuple, tuple[type, dict, dict | None, dict[str, int]]] = {}
+
+    def add(self, model, key: dict, insert_only: dict | None = None, **deltas: int) -> None:
+        row_key = (model.__tablename__, *key.values())
+        summed = self._rows.setdefault(row_key, (model, key, insert_only, defaultdict(int)))[3]
+        for name, delta in deltas.items():
+            summed[name] += delta
+
+    def write(self) -> None:
+        for row_key in sorted(self._rows):
+            model, key, insert_only, summed = self._rows[row_key]
+            _bump(model, key, insert_only, **summed)
+
+
+def _move_household(household: Household, registered: bool, trained_on: date | None, old_topics, new_topics, bump):
     registered_delta = int(registered) - int(household.is_counted)
     trained_delta = int(trained_on is not None) - int(household.trained_on is not None)
     if registered_delta or trained_delta:
-        _bump(
+        bump(
             VillageTally,
             {"village_id": household.village_id},
             insert_only={"commune_id": household.commune_id},
@@ -146,14 +168,14 @@ def _move_household(household: Household, registered: bool, trained_on: date | N
         )
     if household.trained_on != trained_on:
         if household.trained_on is not None:
-            _bump(CommuneDay, {"commune_id": household.commune_id, "day": household.trained_on}, newly_trained=-1)
+            bump(CommuneDay, {"commune_id": household.commune_id, "day": household.trained_on}, newly_trained=-1)
         if trained_on is not None:
-            _bump(CommuneDay, {"commune_id": household.commune_id, "day": trained_on}, newly_trained=1)
+            bump(CommuneDay, {"commune_id": household.commune_id, "day": trained_on}, newly_trained=1)
     for topic_id in new_topics - old_topics:
-        _bump(CommuneTopicTally, {"commune_id": household.commune_id, "topic_id": topic_id}, households=1)
+        bump(CommuneTopicTally, {"commune_id": household.commune_id, "topic_id": topic_id}, households=1)
         db.session.execute(sa.insert(learned_topic).values(household_id=household.id, topic_id=topic_id))
     for topic_id in old_topics - new_topics:
-        _bump(CommuneTopicTally, {"commune_id": household.commune_id, "topic_id": topic_id}, households=-1)
+        bump(CommuneTopicTally, {"commune_id": household.commune_id, "topic_id": topic_id}, households=-1)
         db.session.execute(
             sa.delete(learned_topic).where(
                 learned_topic.c.household_id == household.id, learned_topic.c.topic_id == topic_id
