@@ -54,6 +54,8 @@ def detail(household_id: int):
 @require(Permission.MANAGE_HOUSEHOLDS)
 def edit(household_id: int):
     household = _household_or_404(household_id)
+    if household.deleted_at is not None:
+        abort(404)
     form = HouseholdForm(obj=household)
     if form.validate_on_submit():
         services.update_household(household, form.data, current_user)
@@ -63,9 +65,37 @@ def edit(household_id: int):
     return render_template("households/edit.html", form=form, household=household)
 
 
+@bp.post("/households/<int:household_id>/delete")
+@require(Permission.MANAGE_HOUSEHOLDS)
+def delete(household_id: int):
+    household = _household_or_404(household_id)
+    services.delete_household(household, current_user)
+    db.session.commit()
+    flash(_("Household deleted. It is no longer registered or counted; you can restore it."), "info")
+    return redirect(url_for("households.detail", household_id=household.id))
+
+
+@bp.post("/households/<int:household_id>/restore")
+@require(Permission.MANAGE_HOUSEHOLDS)
+def restore(household_id: int):
+    household = _household_or_404(household_id)
+    services.restore_household(household, current_user)
+    db.session.commit()
+    flash(_("Household restored."), "success")
+    return redirect(url_for("households.detail", household_id=household.id))
+
+
+@bp.get("/households/deleted")
+@require(Permission.MANAGE_HOUSEHOLDS)
+def deleted():
+    page = db.paginate(services.deleted_households(current_user), per_page=PER_PAGE)
+    return render_template("households/deleted.html", page=page)
+
+
 def _household_or_404(household_id: int) -> Household:
+    """A household the user may see; a deleted one only for those who can restore it."""
     household = get_visible_or_404(Household, household_id)
-    if household.deleted_at is not None:
+    if household.deleted_at is not None and not can(current_user, Permission.MANAGE_HOUSEHOLDS):
         abort(404)
     return household
 

@@ -7,6 +7,7 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 
 from app.auth.access import in_scope
+from app.clock import utcnow
 from app.extensions import db
 from app.models import Attendance, Household, Topic, TrainingSession, User, Village, session_topic
 from app.models.audit import record
@@ -177,3 +178,28 @@ def update_household(household: Household, data: dict, actor: User) -> dict[str,
     household.head_name_folded = fold(head_name)
     record(actor.id, "household.update", household, changes=changes)
     return changes
+
+
+def delete_household(household: Household, actor: User) -> None:
+    """Soft delete (a duplicate, a household that moved away): it stops being registered or
+    counted, keeps its history, and an officer can restore it."""
+    if household.deleted_at is None:
+        household.deleted_at = utcnow()
+        tallies.refresh_households([household.id])
+        record(actor.id, "household.delete", household)
+
+
+def restore_household(household: Household, actor: User) -> None:
+    if household.deleted_at is not None:
+        household.deleted_at = None
+        tallies.refresh_households([household.id])
+        record(actor.id, "household.restore", household)
+
+
+def deleted_households(user: User) -> sa.Select:
+    """The commune's deleted households, most recently deleted first (for restoring)."""
+    return (
+        in_scope(sa.select(Household), Household, user)
+        .where(Household.deleted_at.is_not(None))
+        .order_by(Household.deleted_at.desc(), Household.id)
+    )
