@@ -29,6 +29,7 @@ from pathlib import Path
 import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
+from flask_migrate import upgrade
 
 from app.auth.services import create_user
 from app.clock import local_today
@@ -53,6 +54,9 @@ def main(argv: list[str] | None = None) -> int:
 
     url = _database(args.scale)
     app = generate.bench_app(url)
+    with app.app_context():
+        upgrade()  # a database made before the latest migration still needs its new tables
+        db.session.remove()
     password = _province_user(app)
     expected = _expected_rows(app)
     print(f"database: {generate.safe_url(url)}; attendance rows of sessions not deleted: {expected:,}", flush=True)

@@ -18,6 +18,7 @@ from app.labels import commune_label
 
 bp = Blueprint("exports", __name__, template_folder="templates")
 
+XLSX_IN_MEMORY = 8 * 1024 * 1024
 MIMETYPES = {
     "csv": "text/csv",
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
@@ -98,8 +99,9 @@ def _download(name: str, fmt: str) -> Response:
 
 
 def _xlsx_response(table: exports.Table, scope: exports.Scope) -> Response:
-    """The workbook is built in a temporary file (write-only, so memory stays low) and sent from there."""
-    file = tempfile.TemporaryFile()  # noqa: SIM115 (send_file closes it when the download ends)
+    """The workbook is built in a temporary file (write-only, so memory stays low) and sent from
+    there; a small workbook (all totals, most lists of one commune) stays in memory."""
+    file = tempfile.SpooledTemporaryFile(max_size=XLSX_IN_MEMORY)  # noqa: SIM115 (send_file closes it)
     try:
         lines = exports.title_lines(table, scope)
         spreadsheets.write_xlsx(file, lines, table.headers, table.rows, table.widths, sheet_title=table.title)
