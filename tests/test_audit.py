@@ -2,7 +2,7 @@ import pytest
 import sqlalchemy as sa
 
 from app.extensions import db
-from app.models import AuditEvent, Commune
+from app.models import Commune
 from app.models.audit import record
 from tests.conftest import COMMUNE_A, COMMUNE_B
 

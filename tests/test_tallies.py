@@ -22,6 +22,7 @@ from app.models import (
     SessionStatus,
     Team,
     TrainingSession,
+    User,
     VillageTally,
     learned_topic,
     session_topic,
@@ -237,6 +238,24 @@ def test_tallies_check_and_rebuild_commands(app, world, runner):
     result = runner.invoke(args=["tallies", "check"])
     assert result.exit_code != 0 and "village_tally" in result.output
     assert "1 trained of 9 households" in runner.invoke(args=["tallies", "rebuild"]).output
+    assert "Counters match" in runner.invoke(args=["tallies", "check"]).output
+
+
+def test_a_household_trained_meanwhile_by_another_writer_is_counted_once(app, world, runner):
+    """Validation loads the households; another worker may train one of them before this
+    request writes. The counters must follow the locked row, not the copy read earlier."""
+    by_village = reset(world)
+    village = world["villages"][0]
+    household = by_village[village.id][0]
+    volunteer = world["people"][COMMUNE_A]["volunteer"]
+    raw = {"village_id": village.id, "topics": ["vneid"], "households": [{"id": household.id}]}
+    assert household.trained_on is None  # this request's copy
+    with app.app_context():  # another worker, with a database session of its own
+        earlier = (local_today() - timedelta(days=3)).isoformat()
+        logbook.log_session({**raw, "uuid": str(uuid.uuid4()), "date": earlier}, db.session.get(User, volunteer.id))
+        db.session.remove()
+    logbook.log_session({**raw, "uuid": str(uuid.uuid4()), "date": local_today().isoformat()}, volunteer)
+    assert db.session.get(Household, household.id).trained_on == local_today() - timedelta(days=3)
     assert "Counters match" in runner.invoke(args=["tallies", "check"]).output
 
 

@@ -71,8 +71,9 @@ def likely_duplicates(village_id: int, head_name: str, phone: str | None) -> lis
     )
 
 
-def add_household(village: Village, new: NewHousehold, actor: User) -> Household:
-    """Create a household (or return the one this uuid already made) with an audit row."""
+def add_household(village: Village, new: NewHousehold, actor: User, *, count: bool = True) -> Household:
+    """Create a household (or return the one this uuid already made) with an audit row.
+    count=False leaves the counters to the caller, who recounts it with others at once."""
     existing = db.session.scalar(sa.select(Household).where(Household.uuid == new.uuid))
     if existing is not None:
         return existing
@@ -89,7 +90,8 @@ def add_household(village: Village, new: NewHousehold, actor: User) -> Household
     )
     db.session.add(household)
     record(actor.id, "household.create", household, changes=household_fields(household))
-    tallies.refresh_households([household.id])  # one more registered household
+    if count:
+        tallies.refresh_households([household.id])  # one more registered household
     return household
 
 

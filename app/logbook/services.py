@@ -288,7 +288,10 @@ def _apply(session: TrainingSession, data: SessionData, user: User) -> None:
     session.notes = data.notes
     session.topics = data.topics
     households = list(data.households)
-    households += [add_household(data.village, new, user) for new in data.new_households]
+    # New households are counted with the session's other households (session_changed), in
+    # one pass that locks households before counters: counting each one here would lock its
+    # village's counter first, and two writers could then wait on each other (PostgreSQL).
+    households += [add_household(data.village, new, user, count=False) for new in data.new_households]
     db.session.flush()  # new households get their ids
     wanted = {household.id for household in households}
     session.attendances = [a for a in session.attendances if a.household_id in wanted]

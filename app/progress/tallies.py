@@ -82,26 +82,45 @@ def session_changed(session: TrainingSession, before: SessionMark | None, househ
     restored. `before` and `households_before` were taken before the change."""
     db.session.flush()
     after = session_mark(session)
+    moves = _Moves()
     if before != after:
         if before is not None and before.counts:
-            _bump(CommuneDay, {"commune_id": before.commune_id, "day": before.day}, sessions=-1)
+            moves.add(CommuneDay, {"commune_id": before.commune_id, "day": before.day}, sessions=-1)
         if after is not None and after.counts:
-            _bump(CommuneDay, {"commune_id": after.commune_id, "day": after.day}, sessions=1)
-    refresh_households(households_before | attendee_ids(session))
+            moves.add(CommuneDay, {"commune_id": after.commune_id, "day": after.day}, sessions=1)
+    # The session's own day is written with the households' moves, after their locks.
+    _recount(households_before | attendee_ids(session), moves)
+    moves.write()
 
 
 def refresh_households(household_ids) -> None:
-    """Recount these households from the raw rows and move the counters by the difference.
+    """Recount these households from the raw rows and move the counters by the difference."""
+    moves = _Moves()
+    _recount(household_ids, moves)
+    moves.write()
 
-    The households are locked first (PostgreSQL), so two writers adding the same household
-    at once cannot both count it; SQLite writers are serialised by the database itself.
+
+def _recount(household_ids, moves: "_Moves") -> None:
+    """Lock the households and add their counter moves.
+
+    Every writer locks households first, in id order, and only then writes counter rows, in
+    one sorted order (`_Moves.write`), so two writers on PostgreSQL never wait on each other
+    in a circle; SQLite writers are serialised by the database itself. FOR NO KEY UPDATE,
+    not FOR UPDATE: inserting an attendance row takes a key-share lock on its household,
+    which FOR UPDATE would wait for (two sessions with the same household would deadlock).
     """
     ids = sorted(set(household_ids))
     if not ids:
         return
     db.session.flush()
+    # populate_existing: the request may have loaded these households before another writer
+    # committed (validation reads them); the counted state must come from the locked rows.
     households = db.session.scalars(
-        sa.select(Household).where(Household.id.in_(ids)).order_by(Household.id).with_for_update()
+        sa.select(Household)
+        .where(Household.id.in_(ids))
+        .order_by(Household.id)
+        .with_for_update(key_share=True)
+        .execution_options(populate_existing=True)
     ).all()
     first_days = dict(
         db.session.execute(
@@ -126,13 +145,11 @@ def refresh_households(household_ids) -> None:
     ):
         topics_before[household_id].add(topic_id)
 
-    moves = _Moves()
     for household in households:
         registered = household.deleted_at is None
         trained_on = first_days.get(household.id) if registered else None
         topics = topics_now[household.id] if registered else set()
         _move_household(household, registered, trained_on, topics_before[household.id], topics, moves.add)
-    moves.write()
 
 
 class _Moves:
