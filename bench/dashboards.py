@@ -290,6 +290,10 @@ def _database(app: Flask, url: str) -> dict:
 
 
 def _print(results: dict) -> None:
+    built = (results["generation"] or {}).get("built")
+    if built:
+        phases = ", ".join(f"{name} {seconds:.0f}s" for name, seconds in built["phases_s"].items() if seconds >= 1)
+        print(f"\ndataset built {built['on']} in {built['total_s']:.0f}s ({phases})")
     print()
     print(f"{'':34}{'median ms':>12}{'p95 ms':>12}{'n':>5}")
     for name, figure in results["figures_ms"].items():
@@ -318,11 +322,6 @@ def _print(results: dict) -> None:
 def _save(results: dict) -> None:
     """bench/results.json keeps the latest run of each database kind side by side."""
     saved = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
-    dialect = results["database"]["dialect"]
-    previous = saved.get(dialect, {})
-    if results["generation"] and not results["generation"].get("generated") and previous.get("generation"):
-        # A re-used database: keep the figures of the run that built it.
-        results["generation"] = {**previous["generation"], "reused_on": results["date"]}
-    saved[dialect] = results
+    saved[results["database"]["dialect"]] = results
     RESULTS.write_text(json.dumps(saved, indent=2, ensure_ascii=False, default=str) + "\n")
     print(f"results written to {RESULTS}")

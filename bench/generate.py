@@ -11,6 +11,7 @@ PostgreSQL. The schema comes from the migrations and the counters from `tallies.
 exactly as on a real database.
 """
 
+import json
 import math
 import os
 import random
@@ -20,7 +21,7 @@ from array import array
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from itertools import islice
 from pathlib import Path
 
@@ -37,6 +38,7 @@ from app.progress import tallies
 from app.text import fold
 
 DATA_DIR = Path(__file__).parent / "data"
+GENERATIONS = DATA_DIR / "generations.json"  # how each database in use was built, by URL
 PROVINCE_CODE = 66
 PROVINCE_TARGET = 257_959
 SEED = 66
@@ -558,7 +560,8 @@ def counts_in_database() -> dict[str, int]:
 
 def ensure(url: str, size: Size, seed: int = SEED, regenerate: bool = False) -> dict:
     """Re-use the database when its row counts are the plan's; otherwise build it. Returns what
-    was done and how long each phase took."""
+    was done, and the phases of the build that made the database (kept in GENERATIONS, so a
+    later run on the same database still reports them)."""
     timer = Timer()
     with timer.phase("plan"):
         plan = make_plan(size, seed)
@@ -571,14 +574,16 @@ def ensure(url: str, size: Size, seed: int = SEED, regenerate: bool = False) -> 
         has_tallies = bool(db.session.scalar(sa.select(sa.func.count()).select_from(sa.table("village_tally"))))
         db.session.remove()
         if found == expected and not regenerate:
+            built = _recalled(url, found)
             if has_tallies:
                 timer.log(f"re-using {safe_url(url)}: its row counts are the plan's")
-                return {"generated": False, "counts": found}
+                return {"generated": False, "counts": found, "built": built}
             timer.log("rows are there but the counters are not: rebuilding them")
             _rebuild(timer)
-            return {"generated": False, "rebuilt": True, "counts": found, "phases": timer.phases}
+            return {"generated": False, "counts": found, "built": built, "rebuilt": timer.phases}
         if any(found.values()):
-            timer.log(f"{safe_url(url)} holds other data ({found}): starting again")
+            why = "--regenerate" if found == expected else f"it holds other data ({found})"
+            timer.log(f"emptying {safe_url(url)}: {why}")
             _empty(url)
             upgrade()
         timer.log(f"generating into {safe_url(url)}")
@@ -593,7 +598,24 @@ def ensure(url: str, size: Size, seed: int = SEED, regenerate: bool = False) -> 
         raise RuntimeError(f"the database holds {found}, the plan says {expected}")
     total = round(time.perf_counter() - timer.started, 1)
     timer.log(f"generation done in {total:.0f}s")
-    return {"generated": True, "counts": found, "phases": timer.phases, "total_s": total}
+    built = {"on": datetime.now(UTC).isoformat(timespec="seconds"), "seed": seed, "size": size.__dict__,
+             "counts": found, "phases_s": timer.phases, "total_s": total}  # fmt: skip
+    _remember(url, built)
+    return {"generated": True, "counts": found, "built": built}
+
+
+def _remember(url: str, built: dict) -> None:
+    DATA_DIR.mkdir(exist_ok=True)
+    saved = json.loads(GENERATIONS.read_text()) if GENERATIONS.exists() else {}
+    saved[safe_url(url)] = built
+    GENERATIONS.write_text(json.dumps(saved, indent=2, ensure_ascii=False) + "\n")
+
+
+def _recalled(url: str, counts: dict[str, int]) -> dict | None:
+    """How this database was built, if it is still the database that was built then."""
+    saved = json.loads(GENERATIONS.read_text()) if GENERATIONS.exists() else {}
+    built = saved.get(safe_url(url))
+    return built if built and built.get("counts") == counts else None
 
 
 def _rebuild(timer: Timer) -> None:
