@@ -5,9 +5,11 @@ Vietnamese pages read 257.959 and 26/11/2026 and the English ones 257,959 and 26
 """
 
 from datetime import date, datetime
+from functools import lru_cache
 
+from babel.numbers import format_decimal as babel_format_decimal
 from flask import Flask, current_app, has_request_context, session
-from flask_babel import format_date, format_datetime, format_decimal, format_percent, get_locale
+from flask_babel import format_date, format_datetime, format_percent, get_locale
 from flask_login import current_user
 
 from app.clock import as_utc, local_today
@@ -32,7 +34,14 @@ def _language() -> str:
 
 
 def number(value: int | float | None) -> str:
-    return "" if value is None else format_decimal(value)
+    """257959 -> '257.959' (vi) or '257,959' (en). Dashboards show hundreds of figures, many
+    alike, so each (figure, language) is formatted by Babel once."""
+    return "" if value is None else _formatted_number(value, str(get_locale() or "vi"))
+
+
+@lru_cache(maxsize=4096)
+def _formatted_number(value: int | float, locale: str) -> str:
+    return babel_format_decimal(value, locale=locale)
 
 
 def percent(ratio: float | None) -> str:

@@ -343,23 +343,35 @@ def commune_rows(start: date, end: date, commune_ids: list[int] | None = None) -
     communes = sa.select(Commune).order_by(Commune.name)
     if commune_ids is not None:
         communes = communes.where(Commune.id.in_(commune_ids))
+
+    def only_asked(select: sa.Select, column) -> sa.Select:
+        # One commune's page needs one commune's sums, not the province's.
+        return select if commune_ids is None else select.where(column.in_(commune_ids))
+
     households = dict_of(
-        sa.select(
-            VillageTally.commune_id, sa.func.sum(VillageTally.trained), sa.func.sum(VillageTally.registered)
+        only_asked(
+            sa.select(VillageTally.commune_id, sa.func.sum(VillageTally.trained), sa.func.sum(VillageTally.registered)),
+            VillageTally.commune_id,
         ).group_by(VillageTally.commune_id)
     )
     period = dict_of(
-        sa.select(CommuneDay.commune_id, sa.func.sum(CommuneDay.sessions), sa.func.sum(CommuneDay.newly_trained))
+        only_asked(
+            sa.select(CommuneDay.commune_id, sa.func.sum(CommuneDay.sessions), sa.func.sum(CommuneDay.newly_trained)),
+            CommuneDay.commune_id,
+        )
         .where(CommuneDay.day.between(start, end))
         .group_by(CommuneDay.commune_id)
     )
     last = dict_of(
-        sa.select(CommuneDay.commune_id, sa.func.max(CommuneDay.day))
+        only_asked(sa.select(CommuneDay.commune_id, sa.func.max(CommuneDay.day)), CommuneDay.commune_id)
         .where(CommuneDay.sessions > 0)
         .group_by(CommuneDay.commune_id)
     )
     volunteers = dict_of(
-        sa.select(TrainingSession.commune_id, sa.func.count(sa.distinct(TrainingSession.volunteer_id)))
+        only_asked(
+            sa.select(TrainingSession.commune_id, sa.func.count(sa.distinct(TrainingSession.volunteer_id))),
+            TrainingSession.commune_id,
+        )
         .where(TrainingSession.held_on.between(start, end), counting_sessions())
         .group_by(TrainingSession.commune_id)
     )
@@ -443,8 +455,11 @@ def newly_trained_between(start: date, end: date, commune_id: int | None = None)
 def monthly(start: date, end: date, commune_id: int | None = None) -> list[tuple[date, int, int]]:
     """(first day of month, households trained for the first time, sessions) for every month
     from start to end, months without activity included."""
-    select = sa.select(CommuneDay.day, CommuneDay.newly_trained, CommuneDay.sessions).where(
-        CommuneDay.day.between(start, end)
+    # Summed per day in the database: a few hundred rows come back, not one per commune and day.
+    select = (
+        sa.select(CommuneDay.day, sa.func.sum(CommuneDay.newly_trained), sa.func.sum(CommuneDay.sessions))
+        .where(CommuneDay.day.between(start, end))
+        .group_by(CommuneDay.day)
     )
     if commune_id is not None:
         select = select.where(CommuneDay.commune_id == commune_id)
