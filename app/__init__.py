@@ -3,7 +3,7 @@
 from flask import Flask
 
 from app import errors, i18n, labels, security
-from app.auth import access
+from app.auth import access, sign_ins
 from app.config import load_config
 from app.extensions import csrf, db, login_manager, migrate
 
@@ -17,6 +17,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     migrate.init_app(app, db, directory=str(app.root_path + "/../migrations"))
     csrf.init_app(app)
     login_manager.init_app(app)
+    sign_ins.init_app(app)
     i18n.init_app(app)
     labels.init_app(app)
     access.init_app(app)
@@ -37,6 +38,7 @@ def _register_blueprints(app: Flask) -> None:
     from app.home.routes import bp as home_bp
     from app.households.routes import bp as households_bp
     from app.logbook.routes import bp as logbook_bp
+    from app.offline.routes import bp as offline_bp
     from app.progress.routes import bp as progress_bp
     from app.progress.targets import bp as targets_bp
     from app.verification.routes import bp as verification_bp
@@ -52,6 +54,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(audit_bp)
     app.register_blueprint(exports_bp)
     app.register_blueprint(imports_bp)
+    app.register_blueprint(offline_bp)
 
 
 def _register_cli(app: Flask) -> None:

@@ -60,6 +60,10 @@ def load_config(instance_path: str) -> dict:
         "MAX_CONTENT_LENGTH": import_max_bytes + 64 * 1024,
         # A volunteer may take a while to fill a form outdoors; the token lives as long as the sign-in.
         "WTF_CSRF_TIME_LIMIT": None,
+        # After this many failed sign-ins for one phone number within the window, that number
+        # is refused until the window passes without new attempts (app/auth/throttle.py).
+        "SIGN_IN_MAX_FAILURES": 5,
+        "SIGN_IN_WINDOW_MINUTES": 15,
     }
 
 

@@ -1,13 +1,16 @@
 """Error answers in the user's language: pages for people, JSON under /api/.
 
-A 500 rolls back whatever the request had started, and shows no trace or SQL.
+A 500 rolls back whatever the request had started, and shows no trace or SQL. A page form
+whose CSRF token expired comes back filled in instead of an error (app/forms_recovery.py).
 """
 
-from flask import Flask, current_app, jsonify, render_template, request
+from flask import Flask, current_app, jsonify, redirect, render_template, request
 from flask_babel import format_decimal
 from flask_babel import gettext as _
+from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 
+from app import forms_recovery
 from app.extensions import db
 
 
@@ -29,6 +32,10 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(CSRFError)
     def csrf_failed(_error):
+        page = forms_recovery.keep_posted_form()
+        if page is not None:
+            # Back to the same page (a GET), which shows the form filled in again.
+            return redirect(page, 303) if current_user.is_authenticated else forms_recovery.sign_in_again(page)
         return error_response(400, _("The form has expired"), _("Please go back, reload the page and try again."))
 
     @app.errorhandler(403)

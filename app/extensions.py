@@ -1,6 +1,7 @@
 """The Flask extensions, created unbound and initialised in create_app()."""
 
 import sqlalchemy as sa
+from flask import has_request_context, request
 from flask_babel import Babel
 from flask_login import LoginManager
 from flask_migrate import Migrate
@@ -22,7 +23,31 @@ class Base(DeclarativeBase):
     metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)
 
 
-db = SQLAlchemy(model_class=Base)
+# Far past the last page of any list here (5,000,000 rows at 50 a page), and far inside the
+# integers a database's OFFSET takes.
+MAX_PAGE = 100_000
+
+
+class Database(SQLAlchemy):
+    def paginate(self, select, *, page=None, **kwargs):
+        """Flask-SQLAlchemy's paginate, with the address's `page` held at MAX_PAGE: a larger one
+        would crash the query's OFFSET instead of answering like any page past the end."""
+        if page is None and has_request_context():
+            page = _requested_page()
+        return super().paginate(select, page=page, **kwargs)
+
+
+def _requested_page() -> int | None:
+    """The `page` of the query string, at most MAX_PAGE; None leaves a missing or unreadable
+    one to Flask-SQLAlchemy (page 1, or 404)."""
+    try:
+        page = int(request.args["page"])
+    except (KeyError, ValueError):
+        return None
+    return min(page, MAX_PAGE)
+
+
+db = Database(model_class=Base)
 migrate = Migrate(render_as_batch=True)
 login_manager = LoginManager()
 csrf = CSRFProtect()

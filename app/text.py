@@ -1,4 +1,4 @@
-"""The one place for Vietnamese text rules: clean names, fold for search, normalise phones.
+"""The one place for Vietnamese text rules: clean names, fold for search, normalise phones, read ids.
 
 DESIGN.md, Text: store NFC; accept NFD and old-style tone placement; trim and collapse
 white space; search ignores accents, case and the apostrophes of Ê Đê, M'nông and J'rai names.
@@ -50,6 +50,14 @@ def normalise_phone(raw: str | None) -> str | None:
     elif digits.startswith("84") and len(digits) in (11, 12):
         digits = "0" + digits[2:]
     return digits if _VIETNAMESE_PHONE.fullmatch(digits) else None
+
+
+def as_id(raw: str | None) -> int | None:
+    """An identifier typed or posted as text: ASCII digits that fit the database's integer,
+    else None. ('²' and '١' are digits to str.isdigit(), but not to int() or to a person.)"""
+    if raw and raw.isascii() and raw.isdigit() and len(raw) < 10:
+        return int(raw)
+    return None
 
 
 def mask_phone(phone: str | None) -> str:

@@ -235,3 +235,20 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
     if skipped:
         terminalreporter.write_sep("!", f"{skipped} BROWSER TESTS SKIPPED: {CHROMIUM} IS MISSING", red=True, bold=True)
         terminalreporter.write_line("Install it with: apt-get install -y chromium   (CI installs it and runs them)")
+
+
+@pytest.fixture
+def two_communes(make_user, make_village, make_household, make_session):
+    """The same objects in commune A and commune B, and people of both and of the province
+    (tests/two_communes.py): for the access matrix, CSRF and fuzz tests."""
+    from tests import two_communes as world
+
+    return world.build(make_user, make_village, make_household, make_session)
+
+
+@pytest.fixture
+def callers(app, two_communes):
+    """A signed-in client for each person of `two_communes`, and an anonymous one."""
+    from tests import two_communes as world
+
+    return world.sign_in_everyone(app, two_communes["people"])

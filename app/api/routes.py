@@ -1,15 +1,18 @@
 """JSON API v1. Browser callers send the session cookie and the CSRF token as X-CSRFToken."""
 
 from flask import Blueprint, jsonify, request
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
+from flask_wtf.csrf import generate_csrf
 
-from app.auth.access import Permission, get_visible_or_404, require
+from app.auth.access import Permission, get_visible_or_404, is_visible, require
 from app.extensions import db
 from app.households.services import search_households
 from app.logbook import services
 from app.models import Village
-from app.text import mask_phone
+from app.offline.services import offline_pack as build_offline_pack
+from app.text import as_id, mask_phone
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -25,8 +28,10 @@ def create_session():
     except services.InvalidSession as invalid:
         return jsonify(errors=invalid.errors), 422
     except services.SessionConflict as conflict:
-        message = _("A different session was already saved with this identifier.")
-        return jsonify(errors={"uuid": [message]}, session_id=conflict.session.id), 409
+        body = {"errors": {"uuid": [_("A different session was already saved with this identifier.")]}}
+        if is_visible(current_user, conflict.session):  # another commune's session stays unknown
+            body["session_id"] = conflict.session.id
+        return jsonify(body), 409
     return jsonify(session_json(session)), 201 if created else 200
 
 
@@ -34,16 +39,24 @@ def create_session():
 @require(Permission.READ_HOUSEHOLDS)
 def households():
     """Households of one village matching `q` (for the session form's live search)."""
-    village_id = request.args.get("village_id", "")
-    if not village_id.isdigit():
+    village_id = as_id(request.args.get("village_id"))
+    if village_id is None:
         return jsonify(errors={"village_id": [_("Choose the village.")]}), 422
-    village = get_visible_or_404(Village, int(village_id))
+    village = get_visible_or_404(Village, village_id)
     found = db.session.scalars(search_households([village.id], request.args.get("q", ""))).all()
     return jsonify(
         households=[
             {"id": h.id, "head_name": h.head_name, "address": h.address, "phone": mask_phone(h.phone)} for h in found
         ]
     )
+
+
+@bp.get("/offline-pack")
+@require(Permission.LOG_SESSIONS)
+def offline_pack():
+    """What the session form needs with no connection (the service worker keeps the last
+    answer), and a fresh CSRF token for the phone's outbox to send with."""
+    return jsonify(csrf_token=generate_csrf(), **build_offline_pack(current_user, get_locale().language))
 
 
 def session_json(session) -> dict:

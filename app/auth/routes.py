@@ -4,11 +4,11 @@ from flask import Blueprint, current_app, flash, redirect, render_template, requ
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
-from app.auth import services
+from app import forms_recovery
+from app.auth import services, sign_ins, throttle
 from app.auth.forms import ChangePasswordForm, LanguageForm, LoginForm
 from app.errors import error_response, wants_json
 from app.extensions import db, login_manager
-from app.models import User
 
 bp = Blueprint("auth", __name__, template_folder="templates")
 
@@ -17,14 +17,11 @@ bp = Blueprint("auth", __name__, template_folder="templates")
 def sign_in_first():
     if wants_json():
         return error_response(401, _("Sign in"), _("Sign in first."))
+    # Signed out while filling a form (say, the password was changed on another phone).
+    page = forms_recovery.keep_posted_form()
+    if page is not None:
+        return forms_recovery.sign_in_again(page)
     return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
-
-
-@login_manager.user_loader
-def load_user(user_id: str) -> User | None:
-    # A disabled account is signed out on its next request.
-    user = db.session.get(User, int(user_id)) if user_id.isdigit() else None
-    return user if user is not None and user.is_active else None
 
 
 def safe_next(target: str | None) -> str | None:
@@ -40,19 +37,39 @@ def login():
     if current_user.is_authenticated:
         return redirect(url_for("home.index"))
     form = LoginForm(next=request.args.get("next", ""))
-    if form.validate_on_submit():
+    if not form.validate_on_submit():
+        return _login_page(form)
+    try:
         user = services.authenticate(form.phone.data, form.password.data)
-        if user is not None:
-            session.clear()  # a fresh session for every sign-in
-            login_user(user)
-            return redirect(safe_next(form.next.data) or url_for("home.index"))
+    except services.SignInRefused:
+        db.session.commit()  # the refused attempt counts too
+        # The same words whether or not an account has this number.
+        minutes = throttle.window_minutes()
+        form.password.errors.append(_("Too many failed attempts. Try again in %(minutes)d minutes.", minutes=minutes))
+        return _login_page(form), 429, {"Retry-After": str(minutes * 60)}
+    if user is None:
+        db.session.commit()  # the failure is counted
         # One message for wrong phone, wrong password and disabled account alike.
         form.password.errors.append(_("The phone number or password is not correct."))
+        return _login_page(form)
+    target = safe_next(form.next.data) or url_for("home.index")
+    kept_form = forms_recovery.kept_for(target)
+    session.clear()  # a fresh session for every sign-in
+    login_user(user)
+    session[sign_ins.SESSION_KEY] = sign_ins.start(user, request.user_agent.string)
+    forms_recovery.put_back(kept_form)
+    db.session.commit()
+    return redirect(target)
+
+
+def _login_page(form: LoginForm):
     return render_template("auth/login.html", form=form, language_form=LanguageForm())
 
 
 @bp.post("/logout")
 def logout():
+    sign_ins.end(session.get(sign_ins.SESSION_KEY))
+    db.session.commit()
     logout_user()
     session.clear()
     flash(_("You have signed out."), "info")
@@ -64,7 +81,7 @@ def logout():
 def change_password():
     form = ChangePasswordForm(current_user)
     if form.validate_on_submit():
-        services.change_password(current_user, form.new_password.data)
+        services.change_password(current_user, form.new_password.data, session.get(sign_ins.SESSION_KEY))
         db.session.commit()
         flash(_("Your password has been changed."), "success")
         return redirect(url_for("home.index"))

@@ -4,6 +4,7 @@ import sqlalchemy as sa
 from flask_babel import gettext as _
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from app.auth import sign_ins, throttle
 from app.extensions import db
 from app.models import Commune, Role, User
 from app.models.audit import record
@@ -37,8 +38,30 @@ def password_problem(password: str, phone: str | None) -> str | None:
     return None
 
 
+class SignInRefused(Exception):
+    """Too many recent failures for this phone number: the password was not even checked."""
+
+
 def authenticate(phone: str, password: str) -> User | None:
-    """The active user with this phone and password, or None (for any reason at all)."""
+    """The active user with this phone and password, or None (for any reason at all).
+
+    Every failure is counted against the typed phone number, whether or not an account has
+    it; once it has failed too often, SignInRefused is raised without checking the password
+    (and the attempt is counted too). A success forgets the failures. The caller commits.
+    """
+    key = throttle.identifier_hash(phone)
+    if throttle.is_refused(key):
+        throttle.record_failure(key)
+        raise SignInRefused
+    user = _check_password(phone, password)
+    if user is None:
+        throttle.record_failure(key)
+    else:
+        throttle.clear(key)
+    return user
+
+
+def _check_password(phone: str, password: str) -> User | None:
     normalised = normalise_phone(phone)
     user = db.session.scalar(sa.select(User).where(User.phone == normalised)) if normalised else None
     if user is None:
@@ -86,6 +109,9 @@ def create_user(
     return user
 
 
-def change_password(user: User, new_password: str) -> None:
+def change_password(user: User, new_password: str, keep_sign_in: str | None) -> None:
+    """Set a new password and end the user's other sign-ins (the one behind keep_sign_in,
+    the session making the change, stays). The caller commits."""
     user.set_password(new_password)
-    record(user.id, "user.change_password", user, commune_id=user.commune_id)
+    ended = sign_ins.end_others(user, keep_sign_in)
+    record(user.id, "user.change_password", user, commune_id=user.commune_id, changes={"sign_ins_ended": ended})

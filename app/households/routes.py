@@ -4,6 +4,7 @@ from flask_login import current_user
 
 from app.auth.access import Permission, can, get_visible_or_404, require, sees_whole_province
 from app.extensions import db
+from app.forms_recovery import keeps_typed_work, recovered_formdata
 from app.households import services
 from app.households.forms import HouseholdForm, RegistryFilterForm
 from app.labels import commune_label
@@ -51,12 +52,14 @@ def detail(household_id: int):
 
 
 @bp.route("/households/<int:household_id>/edit", methods=["GET", "POST"])
+@keeps_typed_work
 @require(Permission.MANAGE_HOUSEHOLDS)
 def edit(household_id: int):
     household = _household_or_404(household_id)
     if household.deleted_at is not None:
         abort(404)
-    form = HouseholdForm(obj=household)
+    recovered = recovered_formdata(request.path) if request.method == "GET" else None
+    form = HouseholdForm(obj=household) if recovered is None else HouseholdForm(formdata=recovered)
     if form.validate_on_submit():
         services.update_household(household, form.data, current_user)
         db.session.commit()

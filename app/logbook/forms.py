@@ -17,6 +17,7 @@ from app.extensions import db
 from app.households.services import likely_duplicates
 from app.labels import LANGUAGES
 from app.models import Household, Topic, TrainingSession, User, Village
+from app.text import as_id
 
 
 class NewHouseholdForm(Form):
@@ -77,8 +78,8 @@ class SessionForm(FlaskForm):
 
     def flag_duplicates(self) -> bool:
         """Attach likely duplicates to each new row not yet confirmed as new; True if any."""
-        village_id = self.village_id.data
-        if not (village_id or "").isdigit():
+        village_id = as_id(self.village_id.data)
+        if village_id is None:
             return False
         found = False
         for row in self.filled_rows():
@@ -86,7 +87,7 @@ class SessionForm(FlaskForm):
                 continue
             row.duplicates = [
                 household
-                for household in likely_duplicates(int(village_id), row.head_name.data or "", row.phone.data)
+                for household in likely_duplicates(village_id, row.head_name.data or "", row.phone.data)
                 if household.id not in self.chosen_household_ids
             ]
             found = found or bool(row.duplicates)
@@ -161,7 +162,7 @@ class SessionForm(FlaskForm):
 
 def _ints(values: list[str]) -> list[int]:
     seen: list[int] = []
-    for value in values:
-        if value.isdigit() and int(value) not in seen and len(value) < 10:
-            seen.append(int(value))
+    for number in map(as_id, values):
+        if number is not None and number not in seen:
+            seen.append(number)
     return seen

@@ -1,14 +1,17 @@
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
+from werkzeug.datastructures import MultiDict
 
-from app.auth.access import Permission, can_change_session, get_visible_or_404, require
+from app.auth.access import Permission, can_change_session, get_visible_or_404, is_visible, require
 from app.clock import local_today
 from app.extensions import db
+from app.forms_recovery import keeps_typed_work, recovered_formdata
 from app.households.services import search_households
 from app.logbook import services
 from app.logbook.forms import SessionForm
 from app.models import TrainingSession, Village
+from app.text import as_id
 
 bp = Blueprint("logbook", __name__, template_folder="templates")
 
@@ -16,15 +19,19 @@ PER_PAGE = 20
 
 
 @bp.route("/sessions/new", methods=["GET", "POST"])
+@keeps_typed_work
 @require(Permission.LOG_SESSIONS)
 def create():
-    form = _session_form()
     if request.method == "GET":
-        form.uuid.data = services.new_uuid()
-        form.date.data = local_today().isoformat()
-        form.village_id.data = _default_village_id()
+        recovered = recovered_formdata(request.path)
+        form = _session_form(recovered)
+        if recovered is None:
+            form.date.data = local_today().isoformat()
+            form.village_id.data = _default_village_id()
+        form.uuid.data = form.uuid.data or services.new_uuid()
         return _render_form(form)
 
+    form = _session_form()
     found = _form_step(form)
     if found is not None:
         return _render_form(form, search_results=found)
@@ -46,6 +53,9 @@ def create():
         form.show_errors(invalid.errors, rows)
         return _render_form(form), 422
     except services.SessionConflict as conflict:
+        if not is_visible(current_user, conflict.session):  # another commune's: never point at it
+            form.show_errors({"uuid": [_("A different session was already saved with this identifier.")]}, rows)
+            return _render_form(form), 409
         flash(_("This session was already saved. To change it, use Edit."), "info")
         return redirect(url_for("logbook.detail", session_id=conflict.session.id))
     names = ", ".join(attendance.household.head_name for attendance in session.attendances)
@@ -75,15 +85,20 @@ def detail(session_id: int):
 
 
 @bp.route("/sessions/<int:session_id>/edit", methods=["GET", "POST"])
+@keeps_typed_work
 @require(Permission.LOG_SESSIONS)
 def edit(session_id: int):
     session = get_visible_or_404(TrainingSession, session_id)
     if not can_change_session(current_user, session) or session.deleted_at is not None:
         abort(403)
-    form = _session_form()
     if request.method == "GET":
-        form.fill_from(session)
+        recovered = recovered_formdata(request.path)
+        form = _session_form(recovered)
+        if recovered is None:
+            form.fill_from(session)
+        form.uuid.data = session.uuid
         return _render_form(form, session=session)
+    form = _session_form()
     form.uuid.data = session.uuid
     found = _form_step(form)
     if found is not None:
@@ -122,8 +137,9 @@ def restore(session_id: int):
     return redirect(url_for("logbook.detail", session_id=session.id))
 
 
-def _session_form() -> SessionForm:
-    formdata = request.form if request.method == "POST" else None
+def _session_form(recovered: MultiDict | None = None) -> SessionForm:
+    """The form from what was posted, or on GET from typed work kept after an expired token."""
+    formdata = request.form if request.method == "POST" else recovered
     form = SessionForm(formdata=formdata)
     form.setup(current_user, formdata)
     return form
@@ -134,11 +150,11 @@ def _form_step(form: SessionForm) -> list | None:
     Returns the households found (possibly empty), or None when the form is being saved."""
     action = request.form.get("action", "save")
     if action == "search":
-        village_id = form.village_id.data
-        if not (village_id or "").isdigit():
+        village_id = as_id(form.village_id.data)
+        if village_id is None:
             form.village_id.errors = [_("Choose the village first.")]
             return []
-        village = get_visible_or_404(Village, int(village_id))
+        village = get_visible_or_404(Village, village_id)
         query = form.q.data or ""
         return db.session.scalars(search_households([village.id], query)).all() if query.strip() else []
     if action == "add_row":
@@ -146,8 +162,9 @@ def _form_step(form: SessionForm) -> list | None:
         return []
     if action.startswith("use:"):
         row_index, _sep, household_id = action[4:].partition(":")
-        if row_index.isdigit() and household_id.isdigit():
-            form.use_existing(int(row_index), int(household_id))
+        row, household = as_id(row_index), as_id(household_id)
+        if row is not None and household is not None:
+            form.use_existing(row, household)
         return []
     return None
 

@@ -9,6 +9,7 @@ and get back a saved session, field errors (InvalidSession), a conflict, or a 40
 
 import hashlib
 import json
+import re
 import uuid as uuid_module
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -44,6 +45,7 @@ MAX_ADDRESS = 200
 MAX_NOTES = 2000
 MAX_ATTENDEES = 1000
 MAX_HOUSEHOLDS = 200
+_WHOLE_NUMBER = re.compile(r"-?[0-9]{1,9}")
 
 
 class InvalidSession(ValueError):
@@ -200,7 +202,8 @@ def validate(raw: dict[str, Any], user: User, current: TrainingSession | None = 
     households, new_households = _households(raw.get("households"), village, user, problem)
 
     language = raw.get("language") or None
-    if language is not None and language not in {choice.value for choice in InstructionLanguage}:
+    # A list, not a set: a posted language may be a JSON list or object, which cannot be hashed.
+    if language is not None and language not in [choice.value for choice in InstructionLanguage]:
         problem("language", _("Choose a language from the list."))
 
     attendees = None
@@ -250,10 +253,11 @@ def fingerprint_of(raw: Any) -> str:
     if not isinstance(raw, dict):
         return ""
     households = raw.get("households") if isinstance(raw.get("households"), list) else []
+    topics = raw.get("topics") if isinstance(raw.get("topics"), list) else []
     canonical = {
         "date": str(raw.get("date") or ""),
         "village_id": str(raw.get("village_id") or ""),
-        "topics": sorted(str(code) for code in raw.get("topics") or [] if code is not None),
+        "topics": sorted(str(code) for code in topics if code is not None),
         "households": sorted(_canonical_household(item) for item in households if isinstance(item, dict)),
         "language": str(raw.get("language") or ""),
         "attendees": str(raw.get("attendees") if raw.get("attendees") is not None else ""),
@@ -403,7 +407,8 @@ def _parse_int(value: Any) -> int | None:
         return None
     if isinstance(value, int):
         return value if abs(value) < 2**31 else None
-    if isinstance(value, str) and value.strip().lstrip("-").isdigit() and len(value.strip()) < 10:
+    # ASCII digits only: str.isdigit() also accepts '²' and '١', which int() refuses or reads.
+    if isinstance(value, str) and _WHOLE_NUMBER.fullmatch(value.strip()):
         return int(value.strip())
     return None
 

@@ -4,6 +4,7 @@ from app.models.audit import AuditEvent
 from app.models.households import Household
 from app.models.imports import PendingImport
 from app.models.places import Commune, CommuneKind, Team, Village, VillageKind, team_village
+from app.models.sign_ins import SignIn, SignInFailure
 from app.models.tallies import CommuneDay, CommuneTopicTally, VillageTally, learned_topic
 from app.models.topics import SEED_TOPICS, Topic
 from app.models.training import (
@@ -28,6 +29,8 @@ __all__ = [
     "PendingImport",
     "Role",
     "SessionStatus",
+    "SignIn",
+    "SignInFailure",
     "Team",
     "Topic",
     "TrainingSession",

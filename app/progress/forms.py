@@ -10,6 +10,9 @@ from wtforms import HiddenField, SelectField, StringField
 from app.clock import local_today
 
 DEFAULT_PERIOD_DAYS = 30
+# Periods are read within these years: the dashboards count back a month or a year from a
+# date, and add a month to it, which the first and last days Python knows cannot take.
+EARLIEST_DAY, LATEST_DAY = date(2000, 1, 1), date(2100, 12, 31)
 
 
 class PeriodForm(FlaskForm):
@@ -48,7 +51,10 @@ def _parse(field, message: str) -> date | None:
     if not raw:
         return None
     try:
-        return date.fromisoformat(raw)
+        day = date.fromisoformat(raw)
     except ValueError:
+        day = None
+    if day is None or not EARLIEST_DAY <= day <= LATEST_DAY:
         field.errors = [message]
         return None
+    return day

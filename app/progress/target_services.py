@@ -59,7 +59,9 @@ def parse_target(raw: str | None) -> int:
         raise ValueError(_("The target must be a whole number, without decimals."))
     if not _DIGITS.fullmatch(text):
         raise ValueError(_("Enter a whole number, such as %(example)s.", example=format_decimal(2500)))
-    value = int(text)
+    digits = text.lstrip("+").lstrip("0") or "0"
+    # Past MAX_TARGET's length it is too large; int() of thousands of digits would refuse in words of its own.
+    value = int(digits) if len(digits) <= len(str(MAX_TARGET)) else MAX_TARGET + 1
     if value > MAX_TARGET:
         raise ValueError(_("The target can be at most %(max)s.", max=format_decimal(MAX_TARGET)))
     return value

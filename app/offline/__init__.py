@@ -1,0 +1,1 @@
+"""The installable app: manifest, service worker and what the phone keeps for offline logging."""
