@@ -115,9 +115,8 @@
       event.preventDefault();
       const waiting = (await Outbox.all()).filter((item) => item.userId === user).length;
       if (waiting && !window.confirm(count(waiting, "signOutOne", "signOutMany"))) return;
-      if (navigator.serviceWorker && navigator.serviceWorker.controller) {
-        navigator.serviceWorker.controller.postMessage("forget");
-      }
+      const registration = navigator.serviceWorker && (await navigator.serviceWorker.getRegistration());
+      if (registration && registration.active) registration.active.postMessage("forget");
       signOut.submit();
     });
   }

@@ -83,14 +83,17 @@ def sign_in(page, user) -> None:
 
 
 def wait_until_kept(page) -> None:
-    """The service worker controls the page and keeps the form and the registry."""
+    """The service worker is active (it answers the next navigation) and keeps the form and
+    the registry. This page itself may be uncontrolled: it was on its way while the worker
+    was being installed."""
     page.evaluate(
         """async () => {
             const deadline = Date.now() + 30000;
             while (Date.now() < deadline) {
                 const kept = await caches.open("kept");
-                if (navigator.serviceWorker.controller && await kept.match("/sessions/new")
-                    && await kept.match("/api/v1/offline-pack")) return;
+                const registration = await navigator.serviceWorker.getRegistration();
+                if (registration && registration.active && registration.active.state === "activated"
+                    && await kept.match("/sessions/new") && await kept.match("/api/v1/offline-pack")) return;
                 await new Promise((resolve) => setTimeout(resolve, 100));
             }
             const registration = await navigator.serviceWorker.getRegistration();
@@ -307,4 +310,37 @@ def test_a_stale_csrf_token_is_renewed_and_the_session_still_goes_once(app, phon
     page.context.set_offline(False)
     expect(page.locator("#outbox-items li.sent")).to_have_count(1, timeout=SENT)
     assert page.answers == [400, 201]
+    assert [attendee_names(s) for s in sessions()] == [{"H'Hen Niê"}]
+
+
+def test_signing_out_keeps_the_outbox_for_the_next_sign_in_and_forgets_the_kept_pages(
+    app, phone, volunteer, households
+):
+    page = phone
+    sign_in(page, volunteer)
+    wait_until_kept(page)
+    go_offline(page)
+    tick_topic(page, VNEID)
+    search_and_add(page, "hhen", "H'Hen Niê")
+    save_on_phone(app, page)
+    db.session.execute(sa.update(SignIn).values(ended_at=utcnow()))  # so that it cannot go yet
+    db.session.commit()
+    page.context.set_offline(False)
+    expect(page.get_by_role("link", name=vi(app, "Sign in again to send"))).to_be_visible(timeout=SENT)
+
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.get_by_role("button", name="Đăng xuất").click()
+    page.wait_for_url("**/login")
+    expect(page.locator("#outbox-count")).to_have_text(waiting(app, 1))  # still on the phone
+    page.evaluate(  # the household names kept for offline use are gone with the sign-in
+        """async () => {
+            for (let tries = 0; await caches.match("/sessions/new"); tries++) {
+                if (tries > 100) throw new Error("the kept pages outlived the sign-in");
+                await new Promise((resolve) => setTimeout(resolve, 100));
+            }
+        }"""
+    )
+
+    sign_in(page, volunteer)
+    expect(page.locator("#outbox-items li.sent")).to_have_count(1, timeout=SENT)
     assert [attendee_names(s) for s in sessions()] == [{"H'Hen Niê"}]
