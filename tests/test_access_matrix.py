@@ -32,7 +32,7 @@ from tests.conftest import COMMUNE_A, COMMUNE_B
 from tests.two_communes import B_MARK, changed_tables, snapshot
 
 CALLERS = ("volunteer_a", "officer_a", "officer_b", "province", "admin")
-OK, FORBIDDEN, NOT_FOUND = "ok", "403", "404"
+OK, NOT_FOUND = "ok", "404"
 
 
 @dataclass(frozen=True)

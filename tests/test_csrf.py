@@ -86,6 +86,26 @@ def writing_body(rule: str, two_communes) -> dict:
     return bodies.get(rule, {"data": {}})
 
 
+# Routes whose body above writes once the token is there. The others write nothing even when
+# accepted: restoring what is not deleted, signing out, a visitor's choice of language.
+WRITES_WITH_TOKEN = {
+    "/login",
+    "/account/password",
+    "/sessions/new",
+    "/sessions/<int:session_id>/edit",
+    "/sessions/<int:session_id>/review",
+    "/sessions/<int:session_id>/delete",
+    "/households/<int:household_id>/edit",
+    "/households/<int:household_id>/delete",
+    "/progress/targets",
+    "/progress/targets/<code>",
+    "/imports",
+    "/imports/<token>/confirm",
+    "/imports/<token>/cancel",
+    "/api/v1/sessions",
+}
+
+
 def fresh(body: dict) -> dict:
     """A copy of a body whose uploaded files can be read again."""
     data = body.get("data")
@@ -141,26 +161,6 @@ def test_a_post_without_a_token_is_refused_and_writes_nothing(app, rule, two_com
     assert response.status_code < 500
     if rule in WRITES_WITH_TOKEN:
         assert changed_tables(before), f"POST {path} with the token should have written (the body is not harmless)"
-
-
-# The routes whose body above writes once the token is there (the others either write by
-# themselves, such as delete, or have nothing harmless to change).
-WRITES_WITH_TOKEN = {
-    "/login",
-    "/account/password",
-    "/sessions/new",
-    "/sessions/<int:session_id>/edit",
-    "/sessions/<int:session_id>/review",
-    "/sessions/<int:session_id>/delete",
-    "/households/<int:household_id>/edit",
-    "/households/<int:household_id>/delete",
-    "/progress/targets",
-    "/progress/targets/<code>",
-    "/imports",
-    "/imports/<token>/confirm",
-    "/imports/<token>/cancel",
-    "/api/v1/sessions",
-}
 
 
 def test_the_api_takes_the_token_from_the_header(app, two_communes, callers):

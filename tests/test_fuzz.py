@@ -36,7 +36,6 @@ EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "30"))
 fuzz = settings(
     max_examples=EXAMPLES,
     deadline=None,
-    database=None,  # no .hypothesis folder in the project
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.data_too_large],
 )
 
@@ -165,8 +164,8 @@ def signed_in(client, user) -> None:
 
 @pytest.fixture
 def ids(two_communes):
-    objects = two_communes["objects"]
-    return {name: pair[0] for name, pair in objects.items()} | {f"{name}_b": pair[1] for name, pair in objects.items()}
+    """Commune A's village, household, session…: where the valid bodies point."""
+    return {name: pair[0] for name, pair in two_communes["objects"].items()}
 
 
 # ---------------------------------------------------------------------------------------------
