@@ -20,7 +20,7 @@ from app import create_app
 from app.auth.services import create_user
 from app.clock import local_today
 from app.extensions import db
-from app.models import SEED_TOPICS, Attendance, Commune, Household, SessionStatus, Topic, TrainingSession, Village
+from app.models import SEED_TOPICS, Attendance, Commune, Household, SessionStatus, Team, Topic, TrainingSession, Village
 from app.places.services import load_communes
 from app.progress import tallies
 from app.text import fold
@@ -149,6 +149,20 @@ def make_village(communes):
         return village
 
     return make
+
+
+@pytest.fixture
+def village(make_village):
+    return make_village("Buôn Ako Dhông", COMMUNE_A)
+
+
+@pytest.fixture
+def volunteer(make_user, village):
+    """A volunteer of commune A whose team serves `village`."""
+    user = make_user("volunteer", COMMUNE_A, full_name="Y Bhim Mlô")
+    user.team = Team(commune_id=village.commune_id, name="Tổ CNS Buôn Ako Dhông", villages=[village])
+    db.session.commit()
+    return user
 
 
 @pytest.fixture

@@ -6,22 +6,9 @@ import sqlalchemy as sa
 
 from app.clock import local_today
 from app.extensions import db
-from app.models import AuditEvent, Household, SessionStatus, Team, TrainingSession
+from app.models import AuditEvent, Household, SessionStatus, TrainingSession
 from app.progress.tallies import commune_figures, province_figures, village_progress
 from tests.conftest import COMMUNE_A, COMMUNE_B
-
-
-@pytest.fixture
-def village(make_village):
-    return make_village("Buôn Ako Dhông", COMMUNE_A)
-
-
-@pytest.fixture
-def volunteer(make_user, village):
-    user = make_user("volunteer", COMMUNE_A, full_name="Y Bhim Mlô")
-    user.team = Team(commune_id=village.commune_id, name="Tổ CNS Buôn Ako Dhông", villages=[village])
-    db.session.commit()
-    return user
 
 
 @pytest.fixture

@@ -53,3 +53,14 @@ def small_tap_targets(page) -> list[str]:
               .filter(el => el.offsetParent !== null && el.getBoundingClientRect().height < 44)
               .map(el => el.outerHTML.slice(0, 80))"""
     )
+
+
+@pytest.fixture
+def households(village, make_household):
+    """Registered households of the village, by head's name, as ids."""
+    made = [
+        make_household(village, "H'Hen Niê", address="Nhà 12"),
+        make_household(village, "Nguyễn Văn An", address="Tổ 3"),
+        make_household(village, "Nguyễn Thị Bình", address="Tổ 4"),
+    ]
+    return {household.head_name: household.id for household in made}

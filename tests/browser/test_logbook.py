@@ -7,38 +7,14 @@ import sqlalchemy as sa
 from playwright.sync_api import expect
 
 from app.extensions import db
-from app.models import Attendance, Household, Team, TrainingSession
+from app.models import Attendance, Household, TrainingSession
 from tests.browser.conftest import PHONE, scrolls_sideways
-from tests.conftest import COMMUNE_A, PASSWORD
+from tests.conftest import PASSWORD
 
 DETAIL_URL = re.compile(r".*/sessions/\d+$")
 VILLAGE = "Buôn Ako Dhông"
 VNEID = "Định danh điện tử VNeID"
 PUBLIC_SERVICES = "Dịch vụ công trực tuyến"
-
-
-@pytest.fixture
-def village(make_village):
-    return make_village(VILLAGE, COMMUNE_A)
-
-
-@pytest.fixture
-def volunteer(make_user, village):
-    user = make_user("volunteer", COMMUNE_A, full_name="Y Bhim Mlô")
-    user.team = Team(commune_id=village.commune_id, name="Tổ CNS Buôn Ako Dhông", villages=[village])
-    db.session.commit()
-    return user
-
-
-@pytest.fixture
-def households(village, make_household):
-    """Registered households of the village, by head's name, as ids."""
-    made = [
-        make_household(village, "H'Hen Niê", address="Nhà 12"),
-        make_household(village, "Nguyễn Văn An", address="Tổ 3"),
-        make_household(village, "Nguyễn Thị Bình", address="Tổ 4"),
-    ]
-    return {household.head_name: household.id for household in made}
 
 
 @pytest.fixture

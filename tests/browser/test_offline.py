@@ -11,39 +11,16 @@ from playwright.sync_api import expect
 
 from app.clock import utcnow
 from app.extensions import db
-from app.models import Attendance, Household, SignIn, Team, TrainingSession
+from app.models import Attendance, Household, SignIn, TrainingSession
 from app.offline import routes as offline_routes
 from tests.browser.conftest import PHONE
-from tests.conftest import COMMUNE_A, PASSWORD
+from tests.conftest import PASSWORD
 
 VILLAGE = "Buôn Ako Dhông"
 VNEID = "Định danh điện tử VNeID"
 SESSIONS_URL = "/api/v1/sessions"
 # Sending waits for the network event, then one request per session: allow a busy machine.
 SENT = 20_000
-
-
-@pytest.fixture
-def village(make_village):
-    return make_village(VILLAGE, COMMUNE_A)
-
-
-@pytest.fixture
-def volunteer(make_user, village):
-    user = make_user("volunteer", COMMUNE_A, full_name="Y Bhim Mlô")
-    user.team = Team(commune_id=village.commune_id, name="Tổ CNS Buôn Ako Dhông", villages=[village])
-    db.session.commit()
-    return user
-
-
-@pytest.fixture
-def households(village, make_household):
-    made = [
-        make_household(village, "H'Hen Niê", address="Nhà 12"),
-        make_household(village, "Nguyễn Văn An", address="Tổ 3"),
-        make_household(village, "Nguyễn Thị Bình", address="Tổ 4"),
-    ]
-    return {household.head_name: household.id for household in made}
 
 
 @pytest.fixture
