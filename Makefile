@@ -7,7 +7,7 @@ DEMO ?= 1
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: run test lint setup translations messages db clean
+.PHONY: run test bench lint setup translations messages db clean
 
 run: setup db
 ifeq ($(DEMO),1)
@@ -21,6 +21,12 @@ test: $(VENV)/.dev-installed translations
 	$(BIN)/ruff format --check .
 	$(BIN)/bandit -q -ll -c pyproject.toml -r app
 	$(BIN)/pytest
+
+# The performance suite (not part of `make test` or CI): builds a province-scale dataset
+# the first time (minutes), then prints every figure beside its baseline and budget.
+# BENCH_DATABASE_URL=postgresql+psycopg://… runs it on PostgreSQL; BENCH_ARGS="--quick" tries it.
+bench: $(VENV)/.dev-installed translations
+	$(BIN)/python -m bench $(BENCH_ARGS)
 
 setup: $(VENV)/.installed translations
 

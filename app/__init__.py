@@ -2,7 +2,8 @@
 
 from flask import Flask
 
-from app import errors, i18n, labels, security
+from app import compression, errors, i18n, labels, security, static_files
+from app.api import tokens as api_tokens
 from app.auth import access, sign_ins
 from app.config import load_config
 from app.extensions import csrf, db, login_manager, migrate
@@ -15,6 +16,7 @@ def create_app(overrides: dict | None = None) -> Flask:
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(app.root_path + "/../migrations"))
+    api_tokens.init_app(app)  # before CSRF and sign-ins: a token's request never reads the cookie
     csrf.init_app(app)
     login_manager.init_app(app)
     sign_ins.init_app(app)
@@ -25,12 +27,15 @@ def create_app(overrides: dict | None = None) -> Flask:
     _register_blueprints(app)
     errors.init_app(app)
     security.init_app(app)
+    static_files.init_app(app)
+    compression.init_app(app)
     _register_cli(app)
     return app
 
 
 def _register_blueprints(app: Flask) -> None:
     from app.api.routes import bp as api_bp
+    from app.api.token_routes import bp as api_tokens_bp
     from app.audit.routes import bp as audit_bp
     from app.auth.routes import bp as auth_bp
     from app.exchange.export_routes import bp as exports_bp
@@ -39,6 +44,7 @@ def _register_blueprints(app: Flask) -> None:
     from app.households.routes import bp as households_bp
     from app.logbook.routes import bp as logbook_bp
     from app.offline.routes import bp as offline_bp
+    from app.opendata.routes import bp as opendata_bp
     from app.progress.routes import bp as progress_bp
     from app.progress.targets import bp as targets_bp
     from app.verification.routes import bp as verification_bp
@@ -51,10 +57,12 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(verification_bp)
     app.register_blueprint(progress_bp)
     app.register_blueprint(api_bp)
+    app.register_blueprint(api_tokens_bp)
     app.register_blueprint(audit_bp)
     app.register_blueprint(exports_bp)
     app.register_blueprint(imports_bp)
     app.register_blueprint(offline_bp)
+    app.register_blueprint(opendata_bp)
 
 
 def _register_cli(app: Flask) -> None:

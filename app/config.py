@@ -64,6 +64,16 @@ def load_config(instance_path: str) -> dict:
         # is refused until the window passes without new attempts (app/auth/throttle.py).
         "SIGN_IN_MAX_FAILURES": 5,
         "SIGN_IN_WINDOW_MINUTES": 15,
+        # The licence of /open-data: its name and the address of its text (a link, never fetched).
+        "OPEN_DATA_LICENCE": os.environ.get("OPEN_DATA_LICENCE", "CC BY 4.0"),
+        "OPEN_DATA_LICENCE_URL": os.environ.get(
+            "OPEN_DATA_LICENCE_URL", "https://creativecommons.org/licenses/by/4.0/"
+        ),
+        # Requests one API token may make per minute, counted in the database (app/api/tokens.py).
+        "API_TOKEN_RATE_PER_MINUTE": int(os.environ.get("API_TOKEN_RATE_PER_MINUTE", "120")),
+        # The sessions feed shows a change once it is this old, so a write still being saved
+        # (its updated_at taken, its commit not yet done) is never paged past.
+        "API_FEED_SETTLE_SECONDS": int(os.environ.get("API_FEED_SETTLE_SECONDS", "30")),
     }
 
 

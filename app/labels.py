@@ -1,9 +1,12 @@
 """Words shown for stored codes (roles, kinds, statuses), in the user's language."""
 
+from functools import lru_cache
+
 from flask import Flask
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
+from app.i18n import current_language
 from app.models import CommuneKind, InstructionLanguage, Role, SessionStatus, VillageKind
 
 ROLES = {
@@ -50,6 +53,9 @@ AUDIT_ACTIONS = {
     "user.create": _l("Created a user"),
     "user.change_password": _l("Changed a password"),
     "demo.load": _l("Loaded demo data"),
+    "api_token.create": _l("Created an API token"),
+    "api_token.revoke": _l("Revoked an API token"),
+    "api_token.use": _l("Read data through the API with a token"),
 }
 
 
@@ -61,9 +67,14 @@ def audit_action_label(code: str) -> str:
 
 def commune_label(commune) -> str:
     """'Xã Hòa Phú' / 'Phường Tân An' in Vietnamese; 'Hòa Phú commune' in English."""
-    if commune.kind == CommuneKind.PHUONG:
-        return _("Ward %(name)s", name=commune.name)
-    return _("Commune %(name)s", name=commune.name)
+    return _commune_label(commune.kind, commune.name, current_language())
+
+
+@lru_cache(maxsize=1024)  # the province dashboard names all 102 communes on every view
+def _commune_label(kind: str, name: str, language: str) -> str:
+    if kind == CommuneKind.PHUONG:
+        return _("Ward %(name)s", name=name)
+    return _("Commune %(name)s", name=name)
 
 
 def init_app(app: Flask) -> None:

@@ -6,7 +6,7 @@ Every script is a file under /static (no inline script, no eval), every style is
 stylesheet, and nothing loads from another host: the Content-Security-Policy says exactly that.
 """
 
-from flask import Flask, abort, request
+from flask import Flask, abort, request, session
 from flask.json.provider import DefaultJSONProvider
 
 CONTENT_SECURITY_POLICY = "; ".join(
@@ -34,6 +34,10 @@ HEADERS = {
 }
 # Static files may be cached; the service worker script sets its own no-cache (revalidate).
 CACHEABLE_ENDPOINTS = frozenset({"static", "offline.service_worker"})
+# Open data is the same for everyone and holds nothing personal: shared caches may keep it for
+# a minute, which spares the database a crowd of readers and is fresh enough for live figures.
+PUBLIC_ENDPOINTS = frozenset({"opendata.page", "opendata.communes_csv", "opendata.communes_json"})
+PUBLIC_MAX_AGE = 60
 
 
 MAX_JSON_DEPTH = 20  # a session is three levels deep; nothing the app takes needs more
@@ -78,6 +82,17 @@ def carries_nul(value) -> bool:
     return False
 
 
+def _may_be_shared(app: Flask, response) -> bool:
+    """An answer that sets a cookie (now, or when the session is saved after this) belongs to
+    one visitor, and an error is not the data: neither is ever shared."""
+    return (
+        response.status_code == 200
+        and "Set-Cookie" not in response.headers
+        and not session.modified
+        and not app.session_interface.should_set_cookie(app, session)
+    )
+
+
 def init_app(app: Flask) -> None:
     app.json = JSONProvider(app)
 
@@ -101,6 +116,8 @@ def init_app(app: Flask) -> None:
             response.headers.setdefault(name, value)
         # Pages and API answers carry household names and phone numbers: never keep them in
         # a shared or back-button cache. Static files may be cached.
-        if request.endpoint not in CACHEABLE_ENDPOINTS:
+        if request.endpoint in PUBLIC_ENDPOINTS and _may_be_shared(app, response):
+            response.headers["Cache-Control"] = f"public, max-age={PUBLIC_MAX_AGE}"
+        elif request.endpoint not in CACHEABLE_ENDPOINTS:
             response.headers["Cache-Control"] = "no-store"
         return response

@@ -6,17 +6,9 @@ once (in a rotating order) and the naive recount runs between rounds, so a busy 
 the shared machine slows every figure alike and the ratios of one run stay meaningful.
 """
 
-import json
-import os
-import platform
 import re
 import secrets
-import sqlite3
-import statistics
-import sys
 import time
-from datetime import UTC, datetime
-from pathlib import Path
 
 import sqlalchemy as sa
 from flask import Flask
@@ -28,9 +20,9 @@ from app.extensions import db
 from app.i18n import number
 from app.models import Commune, Household, User, VillageTally
 from app.progress import tallies
-from bench.generate import StatementTimer, bench_app, ranked, safe_url
+from bench.generate import StatementTimer, bench_app, ranked
+from bench.report import Budget, Part, summary, timing_header, timing_line
 
-RESULTS = Path(__file__).parent / "results.json"
 NAIVE_OVER_DASHBOARD = 20  # the province dashboard at least this many times faster than a recount
 DASHBOARD_OVER_MINIMAL = 5  # a dashboard at most this many times a minimal signed-in page
 WARM_UP = 3
@@ -52,10 +44,9 @@ NAIVE_BY_COMMUNE = sa.text(
 )
 
 
-def run(url: str, requests: int = 30, naive_runs: int = 5, generation: dict | None = None) -> int:
-    """Time the pages and the recount, check the figures agree, print and save the results.
-    Returns the exit status: 1 when a figure is wrong or a budget is missed."""
-    started = time.perf_counter()
+def run(url: str, *, quick: bool = False, requests: int = 30, naive_runs: int = 5) -> Part:
+    """Time the pages and the recount, check the figures agree; the budgets judge the medians."""
+    requests, naive_runs = (5, 2) if quick else (requests, naive_runs)
     app = bench_app(url)
     commune = _sign_ins(app)
     print(f"largest commune: {commune['name']} ({commune['code']}), {commune['registered']:,} households")
@@ -88,31 +79,37 @@ def run(url: str, requests: int = 30, naive_runs: int = 5, generation: dict | No
         if round_number % 10 == 9:
             print(f"  {round_number + 1}/{requests} rounds", flush=True)
 
-    figures = {name: _summary(values) for name, values in samples.items()}
-    ratios = _ratios(figures)
+    figures = {name: summary(values) for name, values in samples.items()}
     checks = _checks(app, total, by_commune, commune, bodies)
     profile = {name: _profile(app, clients[pages[name][0]], pages[name][1])
                for name in ("province dashboard", "commune dashboard")}  # fmt: skip
-    passed = checks["all_equal"] and all(ratio["met"] for ratio in ratios.values() if "met" in ratio)
-    results = {
-        "date": datetime.now(UTC).isoformat(timespec="seconds"),
-        "passed": passed,
-        "machine": _machine(app),
-        "database": _database(app, url),
-        "dataset": generation.get("counts") if generation else None,
-        "generation": generation,
+    part = Part("Dashboards", figures={
         "largest_commune": {key: commune[key] for key in ("code", "name", "registered")},
-        "requests_per_page": requests,
-        "naive_runs": len(samples["naive recount"]),
-        "figures_ms": figures,
-        "ratios": ratios,
-        "checks": checks,
-        "slowest_statements": profile,
-        "bench_seconds": round(time.perf_counter() - started, 1),
-    }
-    _print(results)
-    _save(results)
-    return 0 if passed else 1
+        "timings_ms": figures, "checks": checks, "slowest_statements": profile,
+    })  # fmt: skip
+    part.table = [timing_header(), *(timing_line(name, figure) for name, figure in figures.items())]
+    part.table += _check_lines(checks) + _profile_lines(profile)
+    part.budgets = _budgets(figures)
+    if not checks["all_equal"]:
+        part.problems.append("the dashboards' figures differ from the naive recount")
+    return part
+
+
+def _budgets(figures: dict) -> list[Budget]:
+    def median(name: str) -> float:
+        return figures[name]["median"]
+
+    naive = median("naive recount")
+    return [
+        Budget("naive recount / province dashboard", naive / median("province dashboard"), NAIVE_OVER_DASHBOARD,
+               at_most=False, unit="x"),
+        Budget("naive recount / commune dashboard", naive / median("commune dashboard"), NAIVE_OVER_DASHBOARD,
+               at_most=False, unit="x"),
+        Budget("province dashboard / minimal page",
+               median("province dashboard") / median("minimal page (province user)"), DASHBOARD_OVER_MINIMAL, unit="x"),
+        Budget("commune dashboard / minimal page",
+               median("commune dashboard") / median("minimal page (officer)"), DASHBOARD_OVER_MINIMAL, unit="x"),
+    ]  # fmt: skip
 
 
 def _sign_ins(app: Flask) -> dict:
@@ -174,38 +171,6 @@ def _naive(app: Flask) -> tuple[float, int, dict[int, int]]:
     return elapsed, total, by_commune
 
 
-def _summary(values: list[float]) -> dict:
-    p95 = statistics.quantiles(values, n=20, method="inclusive")[18] if len(values) > 1 else values[0]
-    return {"median": round(statistics.median(values), 2), "p95": round(p95, 2), "n": len(values),
-            "samples": [round(value, 2) for value in values]}  # fmt: skip
-
-
-def _ratios(figures: dict) -> dict:
-    def median(name: str) -> float:
-        return figures[name]["median"]
-
-    naive = median("naive recount")
-    return {
-        "naive / province dashboard": _ratio(naive / median("province dashboard"), at_least=NAIVE_OVER_DASHBOARD),
-        "province dashboard / minimal page": _ratio(
-            median("province dashboard") / median("minimal page (province user)"), at_most=DASHBOARD_OVER_MINIMAL
-        ),
-        "commune dashboard / minimal page": _ratio(
-            median("commune dashboard") / median("minimal page (officer)"), at_most=DASHBOARD_OVER_MINIMAL
-        ),
-        "naive / commune dashboard": _ratio(naive / median("commune dashboard")),
-    }
-
-
-def _ratio(value: float, at_least: float | None = None, at_most: float | None = None) -> dict:
-    ratio = {"value": round(value, 2)}
-    if at_least is not None:
-        ratio.update(target=f">= {at_least}", met=value >= at_least)
-    if at_most is not None:
-        ratio.update(target=f"<= {at_most}", met=value <= at_most)
-    return ratio
-
-
 def _checks(app: Flask, total: int, by_commune: dict[int, int], commune: dict, bodies: dict) -> dict:
     """The counters against the naive recount, for the province and every commune, and the
     figures as the pages print them."""
@@ -262,66 +227,21 @@ def _dialect(app: Flask) -> str:
         return db.engine.dialect.name
 
 
-def _machine(app: Flask) -> dict:
-    info = {
-        "platform": platform.platform(),
-        "processor": platform.processor() or platform.machine(),
-        "cpus": os.cpu_count(),
-        "python": sys.version.split()[0],
-        "sqlite": sqlite3.sqlite_version,
-        "load_average": [round(load, 2) for load in os.getloadavg()],
-    }
-    with app.app_context():
-        if db.engine.dialect.name == "postgresql":
-            info["postgresql"] = db.session.scalar(sa.text("SHOW server_version"))
-        db.session.remove()
-    return info
+def _check_lines(checks: dict) -> list[str]:
+    return [
+        f"  province trained: dashboard {checks['province_trained']['dashboard']:,}, naive "
+        f"{checks['province_trained']['naive']:,}; registered: dashboard {checks['province_registered']['dashboard']:,}, "
+        f"naive {checks['province_registered']['naive']:,}",
+        f"  {checks['communes_compared']} communes compared, {len(checks['commune_mismatches'])} differ; the pages "
+        f"print the naive figure: {checks['province_page_shows_naive_figure']} (province), "
+        f"{checks['commune_page_shows_naive_figure']} (commune)",
+    ]
 
 
-def _database(app: Flask, url: str) -> dict:
-    with app.app_context():
-        dialect = db.engine.dialect.name
-        if dialect == "sqlite":
-            size = Path(sa.engine.make_url(url).database).stat().st_size
-        else:
-            size = db.session.scalar(sa.text("SELECT pg_database_size(current_database())"))
-        db.session.remove()
-    return {"url": safe_url(url), "dialect": dialect, "size_mb": round(size / 2**20)}
-
-
-def _print(results: dict) -> None:
-    built = (results["generation"] or {}).get("built")
-    if built:
-        phases = ", ".join(f"{name} {seconds:.0f}s" for name, seconds in built["phases_s"].items() if seconds >= 1)
-        print(f"\ndataset built {built['on']} in {built['total_s']:.0f}s ({phases})")
-    print()
-    print(f"{'':34}{'median ms':>12}{'p95 ms':>12}{'n':>5}")
-    for name, figure in results["figures_ms"].items():
-        print(f"{name:34}{figure['median']:12.1f}{figure['p95']:12.1f}{figure['n']:5}")
-    print()
-    for name, ratio in results["ratios"].items():
-        verdict = ("ok" if ratio["met"] else "MISSED") if "met" in ratio else ""
-        print(f"{name:34}{ratio['value']:12.1f}   {ratio.get('target', ''):8} {verdict}")
-    checks = results["checks"]
-    print()
-    print(f"province trained: dashboard {checks['province_trained']['dashboard']:,}, "
-          f"naive {checks['province_trained']['naive']:,}; registered: dashboard "
-          f"{checks['province_registered']['dashboard']:,}, naive {checks['province_registered']['naive']:,}; "
-          f"{checks['communes_compared']} communes compared, {len(checks['commune_mismatches'])} differ; "
-          f"pages show the naive figure: {checks['province_page_shows_naive_figure']} (province), "
-          f"{checks['commune_page_shows_naive_figure']} (commune)")  # fmt: skip
-    print("figures match" if checks["all_equal"] else "FIGURES DIFFER")
-    for name, profile in results["slowest_statements"].items():
-        print(f"\n{name}: {profile['statements']} statements taking {profile['sql_ms']:.1f} ms when run alone; "
-              f"request {profile['request_ms']:.1f} ms; slowest:")  # fmt: skip
-        for statement in profile["slowest"][:3]:
-            print(f"  {statement['ms']:8.1f} ms  {statement['sql']}")
-    print(f"\n{'all budgets met' if results['passed'] else 'BUDGET MISSED'} ({results['bench_seconds']:.0f}s)")
-
-
-def _save(results: dict) -> None:
-    """bench/results.json keeps the latest run of each database kind side by side."""
-    saved = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
-    saved[results["database"]["dialect"]] = results
-    RESULTS.write_text(json.dumps(saved, indent=2, ensure_ascii=False, default=str) + "\n")
-    print(f"results written to {RESULTS}")
+def _profile_lines(profile: dict) -> list[str]:
+    lines = []
+    for name, found in profile.items():
+        lines.append(f"  {name}: {found['statements']} statements, {found['sql_ms']:.1f} ms of SQL run alone "
+                     f"(request {found['request_ms']:.1f} ms); slowest:")  # fmt: skip
+        lines += [f"    {statement['ms']:7.1f} ms  {statement['sql'][:110]}" for statement in found["slowest"][:2]]
+    return lines

@@ -15,8 +15,8 @@ Afterwards the database is checked: every 201 is there once with all its attenda
 nothing else is there, and `flask tallies check` agrees with a recount.
 
 The exit status is 1 on any error, any "database is locked", or any check that fails.
-`--baseline` is reserved for the same load against a minimal one-row insert; it has no
-endpoint yet (see `baseline()`).
+Throughput against a minimal one-row endpoint of the same app is `python -m bench.logging`,
+which builds on the pieces here (the server, the clients, the fresh database, the checks).
 """
 
 import argparse
@@ -67,6 +67,7 @@ NEW_HOUSEHOLD_SHARE = 0.1
 REPLAY_SHARE = 0.1
 TWIN_SHARE = 0.05
 DAYS_BACK = 20  # within the 30 days a volunteer may log
+SESSIONS_PATH = "/api/v1/sessions"
 REQUEST_TIMEOUT = 30
 START_TIMEOUT = 30
 STOP_TIMEOUT = 30
@@ -90,6 +91,7 @@ class Fixture:
     topic_codes: list[str]
     volunteers: list[tuple[str, str]]  # (phone, password)
     today: date
+    village_households: dict[int, list[int]] = field(default_factory=dict)  # village id -> household ids
 
 
 def setup_app(url: str) -> Flask:
@@ -99,9 +101,9 @@ def setup_app(url: str) -> Flask:
 
 
 @contextmanager
-def fresh_database(url: str | None) -> Iterator[str]:
-    """A new empty database: a temp SQLite file by default, or a new database on the
-    PostgreSQL server of `url` (created here, dropped afterwards)."""
+def fresh_database(url: str | None, label: str = "load") -> Iterator[str]:
+    """A new empty database: a temp SQLite file by default, or a new database kns_<label>_<pid>
+    on the PostgreSQL server of `url` (created here, dropped afterwards)."""
     if url is None:
         with tempfile.TemporaryDirectory(prefix="kns-load-") as directory:
             yield f"sqlite:///{Path(directory) / 'load.sqlite'}"
@@ -112,8 +114,11 @@ def fresh_database(url: str | None) -> Iterator[str]:
             raise SystemExit(f"{parsed.database} exists; give a new file so the load starts empty.")
         yield url
         return
-    name = f"kns_load_{os.getpid()}"
-    admin = sa.create_engine(parsed.set(drivername="postgresql+psycopg"), isolation_level="AUTOCOMMIT")
+    name = f"kns_{label}_{os.getpid()}"
+    # The server's maintenance database: the one named in `url` need not exist.
+    admin = sa.create_engine(
+        parsed.set(drivername="postgresql+psycopg", database="postgres"), isolation_level="AUTOCOMMIT"
+    )
     with admin.connect() as connection:
         connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
@@ -164,6 +169,10 @@ def prepare(app: Flask, volunteers: int) -> Fixture:
             topic_codes=list(db.session.scalars(sa.select(Topic.code).where(Topic.is_active))),
             volunteers=people,
             today=local_today(),
+            village_households={
+                village.id: [household.id for household in households if household.village_id == village.id]
+                for village in villages
+            },
         )
         db.session.remove()
         db.engine.dispose()
@@ -175,13 +184,13 @@ def prepare(app: Flask, volunteers: int) -> Fixture:
 
 
 class Server:
-    """gunicorn serving wsgi:app on a free loopback port; its output goes to `log_path`."""
+    """gunicorn serving `app_module` (wsgi:app) on a free loopback port; its output goes to `log_path`."""
 
-    def __init__(self, url: str, workers: int, log_path: Path):
+    def __init__(self, url: str, workers: int, log_path: Path, app_module: str = "wsgi:app"):
         self.port = free_port()
         self.log_path = log_path
         env = {**os.environ, "DATABASE_URL": url, "SECRET_KEY": secrets.token_hex(32), "APP_ENV": "development"}
-        command = [sys.executable, "-m", "gunicorn", "-w", str(workers), "-b", f"{HOST}:{self.port}", "wsgi:app"]
+        command = [sys.executable, "-m", "gunicorn", "-w", str(workers), "-b", f"{HOST}:{self.port}", app_module]
         with open(log_path, "ab") as log:
             self.process = subprocess.Popen(
                 command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
@@ -302,7 +311,7 @@ class Client:
         """The login form, then the page it leads to for a fresh CSRF token (signing in
         starts a new session, so the login page's token is gone)."""
         status, _, page = self.request("GET", "/login")
-        token = _csrf_token(page)
+        token = csrf_token_of(page)
         if status != 200 or token is None:
             raise RuntimeError(f"GET /login answered {status} without a CSRF token")
         form = urlencode({"phone": phone, "password": password, "csrf_token": token}).encode()
@@ -310,23 +319,23 @@ class Client:
         if status != 302:
             raise RuntimeError(f"POST /login for {phone} answered {status}, not a redirect")
         status, _, page = self.request("GET", headers.get("Location", "/"))
-        self.csrf_token = _csrf_token(page)
+        self.csrf_token = csrf_token_of(page)
         if status != 200 or self.csrf_token is None:
             raise RuntimeError(f"the page after signing in answered {status} without a CSRF token")
 
-    def post_session(self, body: dict) -> tuple[int, bytes, float]:
-        """POST /api/v1/sessions: (status, body, seconds)."""
+    def post_session(self, body: dict, path: str = SESSIONS_PATH) -> tuple[int, bytes, float]:
+        """POST /api/v1/sessions (or another JSON endpoint): (status, body, seconds)."""
         started = time.perf_counter()
         status, _, data = self.request(
             "POST",
-            "/api/v1/sessions",
+            path,
             json.dumps(body).encode(),
             {"Content-Type": "application/json", "Accept": "application/json", "X-CSRFToken": self.csrf_token},
         )
         return status, data, time.perf_counter() - started
 
 
-def _csrf_token(page: bytes) -> str | None:
+def csrf_token_of(page: bytes) -> str | None:
     text = page.decode(errors="replace")
     found = CSRF_META.search(text) or CSRF_INPUT.search(text)
     return next((group for group in found.groups() if group), None) if found else None
@@ -394,11 +403,11 @@ class Budget:
             return True
 
 
-def post(client: Client, body: dict, outcome: Outcome, expected: int | None) -> int | None:
+def post(client: Client, body: dict, outcome: Outcome, expected: int | None, path: str = SESSIONS_PATH) -> int | None:
     """Post once and note what came back. `expected` None takes 200 or 201 alike (each of
     two twin posts may be the one that creates the session)."""
     try:
-        status, data, seconds = client.post_session(body)
+        status, data, seconds = client.post_session(body, path)
     except (OSError, http.client.HTTPException) as error:
         outcome.errors[f"no answer ({type(error).__name__})"] += 1
         outcome.sent_unanswered[body["uuid"]] = body
@@ -516,13 +525,6 @@ def run_clients(port: int, fixture: Fixture, clients: int, seconds: float, max_r
     return outcome
 
 
-def baseline(url: str, args: argparse.Namespace) -> Outcome | None:
-    """The same load against a minimal endpoint that inserts one row, to tell the cost of
-    the session service from the cost of the stack. There is no such endpoint in the app
-    (and the load must not add one), so there is no baseline yet: plug it in here."""
-    return None
-
-
 # ---------------------------------------------------------------------------------------------
 # The checks afterwards
 
@@ -624,10 +626,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--max-requests", type=int, default=100_000, help="stop after this many (default 100000)")
     parser.add_argument("--database-url", help="a PostgreSQL server to create a fresh database on (default SQLite)")
     parser.add_argument("--server-log", type=Path, help="keep gunicorn's output in this file")
-    parser.add_argument("--baseline", action="store_true", help="also load a minimal one-row insert (not yet)")
     args = parser.parse_args(argv)
-    if args.baseline:
-        print("--baseline: there is no minimal insert endpoint yet; see bench.load.baseline().")
 
     with fresh_database(args.database_url) as url, tempfile.TemporaryDirectory(prefix="kns-load-log-") as logs:
         app = setup_app(url)
@@ -642,8 +641,6 @@ def main(argv: list[str] | None = None) -> int:
         except SignInFailed as failed:
             print(f"{failed}\nServer log (last lines):\n" + "\n".join(server.log().splitlines()[-30:]))
             return 1
-        if args.baseline:
-            baseline(url, args)
         alarms = server_log_alarms(server.log())
         problems = database_problems(app, outcome.accepted)
         with app.app_context():

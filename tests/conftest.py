@@ -166,6 +166,23 @@ def volunteer(make_user, village):
 
 
 @pytest.fixture
+def make_api_token(make_user, communes):
+    """An API token made by an admin, as the admin page makes it: (token row, secret)."""
+    from app.api.tokens import create_token
+
+    admins = []
+
+    def make(scope="province", commune_code=None, name="Nền tảng tích hợp tỉnh", valid_days=0):
+        if not admins:
+            admins.append(make_user("admin", full_name="Quản trị API"))
+        commune = communes[commune_code] if commune_code else None
+        made = create_token(name, scope, commune, valid_days, admins[0])
+        return made.token, made.secret
+
+    return make
+
+
+@pytest.fixture
 def make_household():
     def make(village, head_name="H'Hen Niê", **fields):
         household = Household(

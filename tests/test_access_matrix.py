@@ -117,18 +117,34 @@ TABLE = [
     Row("POST", "/imports/<token>/cancel", "403 ok 404 404 404"),
     # The audit trail: officers read their commune's, admins all; province staff do not.
     Row("GET", "/audit", "403 ok ok 403 ok"),
-    # The JSON API.
+    # API tokens for other systems: admins only. An empty form answers 422 with its errors.
+    Row("GET", "/admin/api-tokens", "403 403 403 403 ok"),
+    Row("GET", "/admin/api-tokens/new", "403 403 403 403 ok"),
+    Row("POST", "/admin/api-tokens/new", "403 403 403 403 ok"),
+    Row("POST", "/admin/api-tokens/<int:api_token_id>/revoke", "403 403 403 403 ok"),
+    # The JSON API. Its description is public; figures as on the dashboards (volunteers see
+    # their village's progress on the home page, not through the API).
+    Row("GET", "/api/v1/openapi.json", ALL, public=True),
+    Row("GET", "/api/v1/progress", PROVINCE_WIDE),
+    Row("GET", "/api/v1/communes", NOT_VOLUNTEERS),
+    Row("GET", "/api/v1/communes/<code>", "403 ok 404 ok ok"),
+    Row("GET", "/api/v1/topics", NOT_VOLUNTEERS),
+    Row("GET", "/api/v1/sessions", NOT_VOLUNTEERS),  # the feed: officers their commune's sessions
     Row("POST", "/api/v1/sessions", COMMUNE_STAFF),  # empty body: 422 with field errors
     Row("GET", "/api/v1/households", "ok ok 404 ok ok", query={"village_id": "village_id"}),
     # Working offline: the service worker script is public; the offline pack is for those who
     # log sessions (their own commune's registry only).
     Row("GET", "/sw.js", ALL, public=True),
+    # Open data: figures per commune for anyone, signed in or not; nothing personal.
+    Row("GET", "/open-data", ALL, public=True),
+    Row("GET", "/open-data/communes.csv", ALL, public=True),
+    Row("GET", "/open-data/communes.json", ALL, public=True),
     Row("GET", "/api/v1/offline-pack", COMMUNE_STAFF),
 ]
 ROWS = {row.key: row for row in TABLE}
 # URL parameters that point at an object of one commune; every other parameter takes each of
 # its listed values.
-OBJECT_PARAMETERS = ("household_id", "session_id", "village_id", "code", "token")
+OBJECT_PARAMETERS = ("household_id", "session_id", "village_id", "code", "token", "api_token_id")
 OTHER_PARAMETERS = {"fmt": ("csv", "xlsx")}
 _ARGUMENT = re.compile(r"<(?:[^:<>]+:)?(\w+)>")
 

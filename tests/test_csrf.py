@@ -73,6 +73,7 @@ def writing_body(rule: str, two_communes) -> dict:
         "/progress/targets": {"data": {"target-24133": "1.234"}},
         "/progress/targets/<code>": {"data": {"target": "4321"}},
         "/imports": {"data": {"file": (io.BytesIO("thon,chu_ho\r\nThôn Mới,Nguyễn Văn Mới\r\n".encode()), "ho.csv")}},
+        "/admin/api-tokens/new": {"data": {"name": "Nền tảng tích hợp tỉnh", "scope": "province", "valid_days": "365"}},
         "/api/v1/sessions": {
             "json": {
                 "uuid": "7a3e9c1b-5d2f-4e8a-b6c4-1f0e9d8c7b6a",
@@ -103,6 +104,8 @@ WRITES_WITH_TOKEN = {
     "/imports/<token>/confirm",
     "/imports/<token>/cancel",
     "/api/v1/sessions",
+    "/admin/api-tokens/new",
+    "/admin/api-tokens/<int:api_token_id>/revoke",
 }
 
 

@@ -147,6 +147,26 @@ class TestBrowse:
         assert shows(response, "Lê Văn Cường") and not shows(response, "Nguyễn Văn An")
         assert client.get(f"/households/{household_b.id}").status_code == 200
 
+    def test_search_without_a_village_covers_what_the_user_may_see(
+        self, client, auth, officer_a, province, village_a, village_b, make_village, make_household
+    ):
+        other = make_village("Tổ dân phố 3", COMMUNE_A, kind="to_dan_pho")
+        make_household(village_a, "Nguyễn Văn An")
+        make_household(other, "Nguyễn Thị Lan")
+        make_household(other, "Nguyễn Văn Gone", deleted_at=utcnow())
+        make_household(village_b, "Nguyễn Văn Ba")
+        make_household(village_a, "Trần Văn Bình")
+        for user, found in [
+            (officer_a, ["Nguyễn Thị Lan", "Nguyễn Văn An"]),  # both villages of the commune, by name
+            (province, ["Nguyễn Thị Lan", "Nguyễn Văn An", "Nguyễn Văn Ba"]),
+        ]:
+            auth.login(user)
+            response = client.get("/households", query_string={"q": "nguyen"})
+            listed = section(response, "records").split('class="record-title"')[1:]
+            assert [row.split(">", 1)[1].split("<", 1)[0] for row in listed] == found, user.role
+            assert "Số hộ tìm thấy: " + str(len(found)) in response.get_data(as_text=True), user.role
+            auth.logout()
+
     def test_phone_is_masked_for_volunteers_and_province_and_shown_to_officers(
         self, client, auth, volunteer_a, officer_a, province, household_a
     ):

@@ -14,17 +14,15 @@ from app.clock import local_today
 from app.extensions import db
 from app.logbook import services as logbook
 from app.models import (
+    COUNTER_TABLES,
     Attendance,
     AuditEvent,
-    CommuneDay,
-    CommuneTopicTally,
     Household,
     SessionStatus,
     Team,
     TrainingSession,
     User,
     VillageTally,
-    learned_topic,
     session_topic,
 )
 from app.progress import tallies
@@ -56,9 +54,8 @@ def world(make_user, make_village):
 def reset(world) -> dict[int, list[Household]]:
     """Empty what one example wrote; register three fresh households in each village."""
     db.session.rollback()
-    for table in (learned_topic, VillageTally.__table__, CommuneTopicTally.__table__, CommuneDay.__table__,
-                  session_topic, Attendance.__table__, TrainingSession.__table__, AuditEvent.__table__,
-                  Household.__table__):  # fmt: skip
+    for table in (*COUNTER_TABLES, session_topic, Attendance.__table__, TrainingSession.__table__,
+                  AuditEvent.__table__, Household.__table__):  # fmt: skip
         db.session.execute(sa.delete(table))
     db.session.commit()
     by_village = {}
@@ -85,7 +82,7 @@ step = st.fixed_dictionaries(
         "village": st.integers(0, 2),
         "households": st.sets(st.integers(0, HOUSEHOLDS_PER_VILLAGE - 1), min_size=1),
         "topics": st.sets(st.sampled_from(TOPICS), min_size=1),
-        "days_ago": st.integers(0, 25),
+        "days_ago": st.integers(0, 70),
         "pick": st.integers(0, 50),
     }
 )
@@ -115,8 +112,10 @@ def apply(action: dict, world: dict, by_village: dict) -> None:
     chosen = sessions[action["pick"] % len(sessions)] if sessions else None
     officer = world["people"][chosen.village.commune.code]["officer"] if chosen else None
     kind = action["kind"]
+    # Volunteers log the last 30 days; older sessions are entered by the commune officer.
+    logger = people["volunteer"] if action["days_ago"] <= 30 else people["officer"]
     if kind == "log" or chosen is None:
-        logbook.log_session({**raw, "uuid": str(uuid.uuid4())}, people["volunteer"])
+        logbook.log_session({**raw, "uuid": str(uuid.uuid4())}, logger)
     elif kind == "edit" and chosen.deleted_at is None:
         same_village = chosen.village
         picks = [
@@ -133,7 +132,7 @@ def apply(action: dict, world: dict, by_village: dict) -> None:
         review_session(chosen, kind, "Ghi chú kiểm tra", officer)
     elif kind == "new_household":
         new = {"uuid": str(uuid.uuid4()), "head_name": f"Hộ mới {action['pick']}"}
-        logbook.log_session({**raw, "uuid": str(uuid.uuid4()), "households": [new]}, people["volunteer"])
+        logbook.log_session({**raw, "uuid": str(uuid.uuid4()), "households": [new]}, logger)
 
 
 def assert_counters_match_recount() -> None:
@@ -150,6 +149,19 @@ def assert_counters_match_recount() -> None:
         assert row.trained_in_period == len(newly), row.code
         all_days = expected["session_days"].get(row.code, [])
         assert row.last_session_on == (max(all_days) if all_days else None), row.code
+    for period in PERIODS:  # one ending today, one ending before the last sessions
+        for row in tallies.commune_rows(*period_of(period)):
+            assert row.volunteers == len(expected["active"].get((row.code, period), ())), (row.code, period)
+    for first, last in ((local_today() - timedelta(days=40), local_today()), _last_two_whole_months()):
+        for code, commune_id in [(None, None), *expected["commune_ids"].items()]:
+            assert tallies.monthly(first, last, commune_id) == _months(expected, code, first, last), (code, first)
+    for code, commune_id in expected["commune_ids"].items():
+        wanted = {
+            key: (a["sessions"], len(a["households"]), a["last_session_on"])
+            for key, a in expected["activity"].items()
+            if key[0] == code
+        }
+        assert activity_shown(code, commune_id) == wanted, code
     villages = expected["villages"]
     assert tallies.village_progress(list(villages)) == villages
     for code, topics in expected["topics"].items():
@@ -201,10 +213,61 @@ def recount() -> dict:
             result["trained_days"][code].append(trained_on)
             for topic in learned[household.id]:
                 result["topics"][code][topic] += 1
+    result["activity"] = defaultdict(lambda: {"sessions": 0, "households": set(), "last_session_on": None})
+    result["active"] = defaultdict(set)  # (commune code, period) -> volunteers active in it
     for session in counting.values():
-        result["session_days"][session.village.commune.code].append(session.held_on)
+        code = session.village.commune.code
+        result["session_days"][code].append(session.held_on)
+        for period in PERIODS:
+            if period_of(period)[0] <= session.held_on <= period_of(period)[1]:
+                result["active"][code, period].add(session.volunteer_id)
+        for kind, actor_id in (("volunteer", session.volunteer_id), ("team", session.team_id)):
+            if actor_id is None:
+                continue
+            activity = result["activity"][code, kind, actor_id]
+            activity["sessions"] += 1
+            activity["households"] |= {attendance.household_id for attendance in session.attendances}
+            activity["last_session_on"] = max(activity["last_session_on"] or date.min, session.held_on)
     result["topics"] = {code: dict(topics) for code, topics in result["topics"].items()}
     return result
+
+
+PERIODS = ((10, 0), (20, 8))  # (days ago at the start, days ago at the end)
+
+
+def period_of(period: tuple[int, int]) -> tuple[date, date]:
+    return local_today() - timedelta(days=period[0]), local_today() - timedelta(days=period[1])
+
+
+def _last_two_whole_months() -> tuple[date, date]:
+    last = local_today().replace(day=1) - timedelta(days=1)
+    return (last.replace(day=1) - timedelta(days=1)).replace(day=1), last
+
+
+def _months(expected: dict, code: str | None, first: date, last: date) -> list[tuple[date, int, int]]:
+    """(month, newly trained, sessions) from the raw days, for one commune or (None) all."""
+    months: dict[date, list[int]] = {}
+    day = first
+    while day <= last:
+        months.setdefault(day.replace(day=1), [0, 0])
+        day += timedelta(days=1)
+    for index, key in ((0, "trained_days"), (1, "session_days")):
+        for commune_code, days in expected[key].items():
+            for day in days:
+                if (code is None or commune_code == code) and first <= day <= last:
+                    months[day.replace(day=1)][index] += 1
+    return [(month, trained, sessions) for month, (trained, sessions) in months.items()]
+
+
+def activity_shown(code: str, commune_id: int) -> dict:
+    """The commune dashboard's volunteer and team tables, keyed like recount()'s activity."""
+    shown = {}
+    for kind, rows, who in (("volunteer", tallies.volunteer_rows(commune_id), "user"),
+                            ("team", tallies.team_rows(commune_id), "team")):  # fmt: skip
+        for row in rows:
+            if row["sessions"]:
+                shown[code, kind, row[who].id] = (row["sessions"], row["households"], row["last_session_on"])
+    return shown
 
 
 def test_rebuild_gives_the_same_counters(app, world):
@@ -260,7 +323,4 @@ def test_a_household_trained_meanwhile_by_another_writer_is_counted_once(app, wo
 
 
 def snapshot() -> dict:
-    return {
-        table.name: sorted(tuple(row) for row in db.session.execute(sa.select(table)))
-        for table in (learned_topic, VillageTally.__table__, CommuneTopicTally.__table__, CommuneDay.__table__)
-    }
+    return {table.name: sorted(tuple(row) for row in db.session.execute(sa.select(table))) for table in COUNTER_TABLES}

@@ -8,6 +8,7 @@ A's staff is caught by looking for that one word. The fixtures are `two_communes
 
 import sqlalchemy as sa
 
+from app.api.tokens import create_token
 from app.exchange import imports
 from app.exchange.reading import read_spreadsheet
 from app.extensions import db
@@ -43,6 +44,8 @@ def build(make_user, make_village, make_household, make_session) -> dict:
     }
     pending_a = _pending_import(people["officer_a"], "Buôn Ako Dhông,Nguyễn Văn Mới")
     pending_b = _pending_import(people["officer_b"], "Thôn Bêta,Trần Văn Bêta")
+    token_a = create_token("Hệ thống xã An", "commune", village_a.commune, 0, people["admin"]).token
+    token_b = create_token("Hệ thống Bêta", "commune", village_b.commune, 0, people["admin"]).token
     return {
         "people": people,
         "objects": {
@@ -51,6 +54,7 @@ def build(make_user, make_village, make_household, make_session) -> dict:
             "village_id": (village_a.id, village_b.id),
             "code": (COMMUNE_A, COMMUNE_B),
             "token": (pending_a, pending_b),
+            "api_token_id": (token_a.id, token_b.id),
         },
         "links_of_b": [f'"/households/{household_b.id}"', f'"/sessions/{session_b.id}"'],
     }

@@ -1,4 +1,8 @@
-"""JSON API v1. Browser callers send the session cookie and the CSRF token as X-CSRFToken."""
+"""JSON API v1, described by /api/v1/openapi.json (app/api/openapi.py).
+
+Browser callers send the session cookie and the CSRF token as X-CSRFToken. Other systems send
+an API token (`Authorization: Bearer …`, app/api/tokens.py) and may only read.
+"""
 
 from flask import Blueprint, jsonify, request
 from flask_babel import get_locale
@@ -6,15 +10,58 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
 
+from app.api import feed, figures, openapi
 from app.auth.access import Permission, get_visible_or_404, is_visible, require
 from app.extensions import db
 from app.households.services import search_households
 from app.logbook import services
 from app.models import Village
 from app.offline.services import offline_pack as build_offline_pack
+from app.progress.services import commune_or_404
 from app.text import as_id, mask_phone
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
+
+
+@bp.get("/openapi.json")
+def openapi_document():
+    """The description of this API: public, so a system can read it before it has a token."""
+    return jsonify(openapi.document())
+
+
+@bp.get("/progress")
+@require(Permission.VIEW_PROVINCE_PROGRESS)
+def progress():
+    return jsonify(figures.province_progress(current_user))
+
+
+@bp.get("/communes")
+@require(Permission.VIEW_COMMUNE_PROGRESS)
+def communes():
+    return jsonify(as_of=figures.as_of(), communes=figures.communes_figures(current_user))
+
+
+@bp.get("/communes/<code>")
+@require(Permission.VIEW_COMMUNE_PROGRESS)
+def commune(code: str):
+    return jsonify(figures.commune_detail(commune_or_404(code, current_user)))
+
+
+@bp.get("/topics")
+@require(Permission.VIEW_COMMUNE_PROGRESS)
+def topics():
+    return jsonify(figures.topics_figures(current_user))
+
+
+@bp.get("/sessions")
+@require(Permission.READ_SESSION_FEED)
+def sessions_feed():
+    """Every change to the sessions in scope, oldest change first (app/api/feed.py)."""
+    try:
+        query = feed.parse_query(request.args)
+    except feed.InvalidFeedQuery as invalid:
+        return jsonify(errors=invalid.errors), 422
+    return jsonify(feed.feed_page(query, current_user))
 
 
 @bp.post("/sessions")

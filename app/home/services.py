@@ -40,6 +40,8 @@ STEPS = (
     Step(Permission.EXPORT_AGGREGATES, "exports.index", _l("Exports"),
          _l("Download totals and lists as Excel or CSV.")),
     Step(Permission.READ_AUDIT, "audit.index", _l("Read the audit trail"), _l("Who changed what, and when.")),
+    Step(Permission.MANAGE_API_TOKENS, "api_tokens.index", _l("API tokens"),
+         _l("Let other systems read the figures and sessions through the API.")),
     Step(None, "auth.change_password", _l("Change password"),
          _l("Choose a password only you know.")),
 )  # fmt: skip

@@ -23,8 +23,7 @@ def index():
     form = RegistryFilterForm(formdata=request.args, meta={"csrf": False})
     form.village.choices = _village_choices(services.visible_villages(current_user))
     village = _chosen_village(form.village.data)
-    village_ids = [village.id] if village else services.visible_village_ids(current_user)
-    page = db.paginate(services.registry_page(village_ids, form.q.data or ""), per_page=PER_PAGE)
+    page = db.paginate(services.registry_page(current_user, village, form.q.data or ""), per_page=PER_PAGE)
     return render_template(
         "households/index.html",
         form=form,

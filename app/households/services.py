@@ -34,13 +34,18 @@ def _like_escape(text: str) -> str:
 
 
 def search_households(village_ids: list[int] | sa.Select, query: str, limit: int | None = SEARCH_LIMIT) -> sa.Select:
-    """Households of these villages (a list of ids, or a select of them) whose head's name
-    holds every word typed, accents and apostrophes ignored ('hhen' finds H'Hen); digits
-    typed also match the phone number."""
+    """Households of these villages (a list of ids, or a select of them) that match what was
+    typed (see `matching_households`), at most `limit` of them."""
+    select = matching_households(query).where(Household.village_id.in_(village_ids))
+    return select.limit(limit) if limit else select
+
+
+def matching_households(query: str) -> sa.Select:
+    """Households (not deleted) whose head's name holds every word typed, accents and
+    apostrophes ignored ('hhen' finds H'Hen); digits typed match the phone number instead.
+    By folded name, in every commune: callers narrow it to a village or to what the user may see."""
     select = (
-        sa.select(Household)
-        .where(Household.village_id.in_(village_ids), Household.deleted_at.is_(None))
-        .order_by(Household.head_name_folded, Household.id)
+        sa.select(Household).where(Household.deleted_at.is_(None)).order_by(Household.head_name_folded, Household.id)
     )
     # A whole number in any usual form ('+84 912 345 678') is looked up as it is stored.
     compact = normalise_phone(query) or _PHONE_PUNCTUATION.sub("", query)
@@ -53,7 +58,7 @@ def search_households(village_ids: list[int] | sa.Select, query: str, limit: int
     else:
         for word in words:
             select = select.where(Household.head_name_folded.like(f"%{_like_escape(word)}%", escape="\\"))
-    return select.limit(limit) if limit else select
+    return select
 
 
 def likely_duplicates(village_id: int, head_name: str, phone: str | None) -> list[Household]:
@@ -114,17 +119,17 @@ def visible_villages(user: User) -> list[Village]:
     return sorted(villages, key=lambda v: (fold(v.commune.name), v.folded_name, v.id))
 
 
-def visible_village_ids(user: User) -> sa.Select:
-    """Ids of the villages the user may see, as a select to nest in another query."""
-    return in_scope(sa.select(Village.id), Village, user)
+def registry_page(user: User, village: Village | None, query: str) -> sa.Select:
+    """The registry's list: every match of the search in one village (one the user may see),
+    or else in all the user may see, with village and commune loaded for the rows shown.
 
-
-def registry_page(village_ids: list[int] | sa.Select, query: str) -> sa.Select:
-    """The registry's list: every match of the search (no limit), with village and commune
-    loaded for the rows shown."""
-    return search_households(village_ids, query, limit=None).options(
-        so.selectinload(Household.village).joinedload(Village.commune)
-    )
+    The whole registry is narrowed by the household's own commune, not by a list of villages:
+    each of the three reaches (village, commune, province) then has an index in the order of
+    the list that also holds what the search filters on, so a page and its count read that
+    index alone (1,000,000 households at province scale; see bench/search.py)."""
+    found = matching_households(query)
+    found = found.where(Household.village_id == village.id) if village is not None else in_scope(found, Household, user)
+    return found.options(so.selectinload(Household.village).joinedload(Village.commune))
 
 
 def trained_among(household_ids: list[int]) -> set[int]:

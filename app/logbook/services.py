@@ -16,12 +16,22 @@ from datetime import date, timedelta
 from typing import Any
 
 import sqlalchemy as sa
+import sqlalchemy.orm as so
 from flask import abort
 from flask_babel import format_decimal
 from flask_babel import gettext as _
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import make_transient_to_detached
+from sqlalchemy.orm.attributes import set_committed_value
 
-from app.auth.access import Permission, can, can_change_session, get_visible_or_404, is_visible
+from app.auth.access import (
+    Permission,
+    can,
+    can_change_session,
+    get_all_visible_or_404,
+    is_visible,
+    visible_or_404,
+)
 from app.clock import local_today, utcnow
 from app.extensions import db
 from app.households.services import NewHousehold, add_household
@@ -34,6 +44,7 @@ from app.models import (
     TrainingSession,
     User,
     Village,
+    session_topic,
 )
 from app.models.audit import record
 from app.progress import tallies
@@ -102,20 +113,80 @@ def _log_session_once(raw: dict[str, Any], user: User) -> tuple[TrainingSession,
     if replay is not None:
         return replay, False
     data = validate(raw, user)
-    session = TrainingSession(
-        uuid=data.uuid,
-        fingerprint=fingerprint,
-        commune_id=data.village.commune_id,
-        volunteer_id=user.id,
-        team_id=user.team_id,
-        status=SessionStatus.PENDING,
-    )
-    _apply(session, data, user)
-    db.session.add(session)
+    session = _insert_new_session(data, fingerprint, user)
     tallies.session_changed(session, None, set())
     record(user.id, "session.create", session, changes=session_fields(session))
-    db.session.commit()
+    _commit_keeping_loaded()
     return session, True
+
+
+def _insert_new_session(data: SessionData, fingerprint: str, user: User) -> TrainingSession:
+    """Save a new session: its row, then its topics and households (new households first).
+
+    The unit of work would write the same rows, but its bookkeeping for a session's handful
+    of rows costs more than all the rest of logging it (bench.logging): the rows of topics
+    and households go in directly, and the session is given them as if it had loaded them."""
+    # New households are counted with the session's other households (session_changed), in
+    # one pass that locks households before counters: counting each one here would lock its
+    # village's counter first, and two writers could then wait on each other (PostgreSQL).
+    households = list(data.households)
+    households += [add_household(data.village, new, user, count=False) for new in data.new_households]
+    db.session.flush()  # the new households' ids
+    by_id = {household.id: household for household in households}
+    connection = db.session.connection()
+    row = connection.execute(
+        _INSERT_SESSION,
+        {
+            "uuid": data.uuid,
+            "fingerprint": fingerprint,
+            "held_on": data.held_on,
+            "commune_id": data.village.commune_id,
+            "village_id": data.village.id,
+            "volunteer_id": user.id,
+            "team_id": user.team_id,
+            "status": SessionStatus.PENDING,
+            "language": data.language,
+            "attendees": data.attendees,
+            "notes": data.notes,
+        },
+    ).one()
+    session = _as_loaded(TrainingSession(**row._mapping))
+    connection.execute(
+        sa.insert(session_topic), [{"session_id": session.id, "topic_id": topic.id} for topic in data.topics]
+    )
+    connection.execute(
+        sa.insert(Attendance.__table__),
+        [{"session_id": session.id, "household_id": household_id} for household_id in sorted(by_id)],
+    )
+    attendances = [_as_loaded(Attendance(session_id=session.id, household_id=hid)) for hid in sorted(by_id)]
+    for attendance in attendances:
+        set_committed_value(attendance, "household", by_id[attendance.household_id])
+    set_committed_value(session, "village", data.village)
+    set_committed_value(session, "topics", data.topics)
+    set_committed_value(session, "attendances", attendances)
+    return session
+
+
+_INSERT_SESSION = sa.insert(TrainingSession.__table__).returning(*TrainingSession.__table__.c)
+
+
+def _as_loaded(row):
+    """The object of a row just written with a plain INSERT, in the session as if loaded."""
+    make_transient_to_detached(row)
+    db.session.add(row)
+    return row
+
+
+def _commit_keeping_loaded() -> None:
+    """Commit without expiring the objects in memory. The caller answers with the session,
+    its topics and its households, which hold exactly what was just written: reading them
+    all back, one query each, would double the cost of logging a session (bench.logging)."""
+    session = db.session()
+    expire_on_commit, session.expire_on_commit = session.expire_on_commit, False
+    try:
+        session.commit()
+    finally:
+        session.expire_on_commit = expire_on_commit
 
 
 def edit_session(session: TrainingSession, raw: dict[str, Any], user: User) -> TrainingSession:
@@ -196,7 +267,7 @@ def validate(raw: dict[str, Any], user: User, current: TrainingSession | None = 
     if village_id is None:
         problem("village_id", _("Choose the village."))
     else:
-        village = get_visible_or_404(Village, village_id, user)
+        village = visible_or_404(db.session.scalar(_VILLAGE_WITH_COMMUNE, {"id": village_id}), user)
 
     topics = _topics(raw.get("topics"), problem)
     households, new_households = _households(raw.get("households"), village, user, problem)
@@ -271,14 +342,19 @@ def _canonical_household(item: dict) -> str:
     return json.dumps(cleaned, sort_keys=True)
 
 
+_SESSION_ID_BY_UUID = sa.select(TrainingSession.id).where(TrainingSession.uuid == sa.bindparam("uuid"))
+
+
 def _replay(raw: dict, fingerprint: str, user: User) -> TrainingSession | None:
     """The session already saved under this uuid, if the post repeats it; else None."""
     session_uuid = _parse_uuid(raw.get("uuid")) if isinstance(raw, dict) else None
     if session_uuid is None:
         return None
-    saved = db.session.scalar(sa.select(TrainingSession).where(TrainingSession.uuid == session_uuid))
-    if saved is None:
+    # The id alone first: nearly every post is a new session, and this asks for nothing to load.
+    saved_id = db.session.connection().scalar(_SESSION_ID_BY_UUID, {"uuid": session_uuid})
+    if saved_id is None:
         return None
+    saved = db.session.get(TrainingSession, saved_id)
     if saved.fingerprint != fingerprint or not is_visible(user, saved):
         raise SessionConflict(saved)
     return saved
@@ -303,14 +379,23 @@ def _apply(session: TrainingSession, data: SessionData, user: User) -> None:
     session.attendances += [Attendance(household_id=hid) for hid in sorted(wanted - present)]
 
 
+# With its commune: the API's answer names the commune. Built once: session.get() with a
+# loader option builds its query again on every call, which costs more than running it.
+_VILLAGE_WITH_COMMUNE = sa.select(Village).options(so.joinedload(Village.commune)).where(Village.id == sa.bindparam("id"))
+
+_ACTIVE_TOPICS = (
+    sa.select(Topic)
+    .where(Topic.code.in_(sa.bindparam("codes", expanding=True)), Topic.is_active)
+    .order_by(Topic.sort_order)
+)
+
+
 def _topics(codes: Any, problem) -> list[Topic]:
     if not isinstance(codes, list) or not codes:
         problem("topics", _("Choose at least one topic."))
         return []
     wanted = {str(code) for code in codes}
-    topics = list(
-        db.session.scalars(sa.select(Topic).where(Topic.code.in_(wanted), Topic.is_active).order_by(Topic.sort_order))
-    )
+    topics = list(db.session.scalars(_ACTIVE_TOPICS, {"codes": list(wanted)}))
     if len(topics) != len(wanted):
         problem("topics", _("One of the topics is not on the list."))
     return topics
@@ -326,6 +411,7 @@ def _households(items: Any, village: Village | None, user: User, problem) -> tup
         return [], []
     existing: dict[int, Household] = {}
     new: dict[str, NewHousehold] = {}
+    chosen: list[int] = []  # existing households by id, loaded below in one query
     for index, item in enumerate(items):
         if not isinstance(item, dict):
             problem("households", _("Each household must be an object."))
@@ -335,14 +421,17 @@ def _households(items: Any, village: Village | None, user: User, problem) -> tup
             if household_id is None:
                 problem("households", _("A household identifier is not valid."))
                 continue
-            household = get_visible_or_404(Household, household_id, user)
-            if household.deleted_at is not None:
-                problem("households", _("%(name)s has been removed from the registry.", name=household.head_name))
-            existing[household.id] = household
+            chosen.append(household_id)
         else:
             parsed = _new_household(item, index, problem)
             if parsed is not None:
                 new[parsed.uuid] = parsed
+    loaded = get_all_visible_or_404(Household, chosen, user)
+    for household_id in chosen:
+        household = loaded[household_id]
+        if household.deleted_at is not None:
+            problem("households", _("%(name)s has been removed from the registry.", name=household.head_name))
+        existing[household.id] = household
     # A household typed offline and already created by an earlier post counts as existing.
     if new:
         known = db.session.scalars(sa.select(Household).where(Household.uuid.in_(new))).all()

@@ -40,17 +40,24 @@ def record(
     changes: dict | None = None,
     object_type: str | None = None,
     commune_id: int | None = None,
-) -> AuditEvent:
-    """Add an audit row to the current transaction (the caller commits with its own change)."""
+) -> None:
+    """Add an audit row to the current transaction (the caller commits with its own change).
+
+    A plain INSERT on the session's connection, at once: the trail is only ever added to, and
+    the unit of work's bookkeeping for one row would cost more than the row (bench.logging)."""
     if obj is not None and obj.id is None:
         db.session.flush()  # the row needs its id before the trail can name it
-    event = AuditEvent(
-        actor_id=actor_id,
-        action=action,
-        object_type=object_type or (obj.__tablename__ if obj is not None else "app"),
-        object_id=str(obj.id) if obj is not None and obj.id is not None else None,
-        commune_id=commune_id if commune_id is not None else getattr(obj, "commune_id", None),
-        changes=changes,
+    db.session.connection().execute(
+        _INSERT_EVENT,
+        {
+            "actor_id": actor_id,
+            "action": action,
+            "object_type": object_type or (obj.__tablename__ if obj is not None else "app"),
+            "object_id": str(obj.id) if obj is not None and obj.id is not None else None,
+            "commune_id": commune_id if commune_id is not None else getattr(obj, "commune_id", None),
+            "changes": changes,
+        },
     )
-    db.session.add(event)
-    return event
+
+
+_INSERT_EVENT = sa.insert(AuditEvent.__table__)

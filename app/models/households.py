@@ -17,8 +17,13 @@ if TYPE_CHECKING:
 
 class Household(db.Model):
     __table_args__ = (
-        # Search lists a village's households by the folded name of the head.
-        sa.Index("ix_household_village_folded", "village_id", "head_name_folded"),
+        # Search lists households by the folded name of the head, in a village, in a commune
+        # (the registry) or in the whole province (province staff). Each reach has its index in
+        # that order, holding what the search filters on too, so a page and the count of
+        # matches read the index alone (app.households.services.matching_households).
+        sa.Index("ix_household_village_folded", "village_id", "head_name_folded", "id", "deleted_at", "phone"),
+        sa.Index("ix_household_commune_folded", "commune_id", "head_name_folded", "id", "deleted_at", "phone"),
+        sa.Index("ix_household_folded", "head_name_folded", "id", "deleted_at", "phone"),
         sa.Index("ix_household_village_phone", "village_id", "phone"),
         sa.Index("ix_household_village_trained_on", "village_id", "trained_on"),
     )

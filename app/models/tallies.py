@@ -47,9 +47,77 @@ class CommuneDay(db.Model):
     """One commune on one day: sessions that count, and households trained for the first time."""
 
     __tablename__ = "commune_day"
+    __table_args__ = (
+        sa.CheckConstraint("sessions >= 0 AND newly_trained >= 0", name="not_negative"),
+        # The trend and the period columns of the dashboards sum days from this index alone.
+        sa.Index("ix_commune_day_day_figures", "day", "commune_id", "newly_trained", "sessions"),
+    )
+
+    commune_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("commune.id"), primary_key=True)
+    day: so.Mapped[date] = so.mapped_column(sa.Date, primary_key=True)
+    sessions: so.Mapped[int] = so.mapped_column(default=0)
+    newly_trained: so.Mapped[int] = so.mapped_column(default=0)
+
+
+class CommuneMonth(db.Model):
+    """CommuneDay summed by month (`month` is its first day): a year of trend is about
+    1,200 rows for the whole province instead of 37,000."""
+
+    __tablename__ = "commune_month"
     __table_args__ = (sa.CheckConstraint("sessions >= 0 AND newly_trained >= 0", name="not_negative"),)
 
     commune_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("commune.id"), primary_key=True)
-    day: so.Mapped[date] = so.mapped_column(sa.Date, primary_key=True, index=True)
+    month: so.Mapped[date] = so.mapped_column(sa.Date, primary_key=True)
     sessions: so.Mapped[int] = so.mapped_column(default=0)
     newly_trained: so.Mapped[int] = so.mapped_column(default=0)
+
+
+class ActivityTally(db.Model):
+    """Sessions that count, of one commune, by one volunteer or one team.
+
+    Together with ReachTally it answers the commune dashboard's "who is active" tables
+    without reading the commune's attendance rows."""
+
+    __tablename__ = "activity_tally"
+    __table_args__ = (
+        sa.CheckConstraint("sessions >= 0", name="not_negative"),
+        sa.CheckConstraint("kind IN ('volunteer', 'team')", name="kind"),
+    )
+
+    commune_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("commune.id"), primary_key=True)
+    kind: so.Mapped[str] = so.mapped_column(sa.String(10), primary_key=True)  # "volunteer" or "team"
+    actor_id: so.Mapped[int] = so.mapped_column(primary_key=True)  # a user id or a team id
+    sessions: so.Mapped[int] = so.mapped_column(default=0)
+    # The day of their last session that counts: who has gone quiet, and who was active in a
+    # dashboard's period, without a look at their sessions.
+    last_held_on: so.Mapped[date | None] = so.mapped_column(sa.Date)
+
+
+class ReachTally(db.Model):
+    """How many sessions that count one volunteer (or team) held with one household of the
+    commune. A row exists while the number is above zero, so a volunteer's households
+    reached are the rows under their key."""
+
+    __tablename__ = "reach_tally"
+    __table_args__ = (
+        sa.CheckConstraint("sessions > 0", name="positive"),
+        sa.CheckConstraint("kind IN ('volunteer', 'team')", name="kind"),
+    )
+
+    commune_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("commune.id"), primary_key=True)
+    kind: so.Mapped[str] = so.mapped_column(sa.String(10), primary_key=True)
+    actor_id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    household_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("household.id"), primary_key=True)
+    sessions: so.Mapped[int] = so.mapped_column(default=0)
+
+
+# Every counter table, in the order `tallies.rebuild()` empties and fills them.
+COUNTER_TABLES = (
+    learned_topic,
+    VillageTally.__table__,
+    CommuneTopicTally.__table__,
+    CommuneDay.__table__,
+    CommuneMonth.__table__,
+    ActivityTally.__table__,
+    ReachTally.__table__,
+)

@@ -6,6 +6,7 @@ from enum import StrEnum
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
+from app.clock import utcnow
 from app.extensions import db
 from app.models._columns import created_at_column, one_of, updated_at_column
 from app.models.households import Household
@@ -44,6 +45,12 @@ class TrainingSession(db.Model):
         one_of("language", InstructionLanguage, "language"),
         sa.CheckConstraint("attendees IS NULL OR attendees >= 0", name="attendees_not_negative"),
         sa.Index("ix_training_session_commune_held_on", "commune_id", "held_on"),
+        # Who held what and when, answered from the index alone: the dashboards' active
+        # volunteers and last sessions, per volunteer and per team.
+        sa.Index("ix_training_session_by_volunteer", "commune_id", "volunteer_id", "held_on", "status", "deleted_at"),
+        sa.Index("ix_training_session_by_team", "commune_id", "team_id", "held_on", "status", "deleted_at"),
+        # The API's sessions feed pages through every change in this order.
+        sa.Index("ix_training_session_updated_at_id", "updated_at", "id"),
     )
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
@@ -53,15 +60,18 @@ class TrainingSession(db.Model):
     # A digest of what was first posted with this uuid: the same post again is a replay
     # (answered with the saved session), different content under the same uuid is a conflict.
     fingerprint: so.Mapped[str] = so.mapped_column(sa.String(64))
+    # Every index here is one more write on each session logged (migration 0008 dropped those
+    # no query needed). held_on: exports of the whole province by dates; volunteer_id: a
+    # volunteer's own list; a commune's sessions are found by the composite indexes above.
     held_on: so.Mapped[date] = so.mapped_column(sa.Date, index=True)
-    commune_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("commune.id"), index=True)
-    village_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("village.id"), index=True)
-    team_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("team.id"), index=True)
+    commune_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("commune.id"))
+    village_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("village.id"))
+    team_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("team.id"))
     volunteer_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("user.id"), index=True)
     language: so.Mapped[str | None] = so.mapped_column(sa.String(8))
     attendees: so.Mapped[int | None] = so.mapped_column()
     notes: so.Mapped[str | None] = so.mapped_column(sa.String(2000))
-    status: so.Mapped[str] = so.mapped_column(sa.String(12), default=SessionStatus.PENDING, index=True)
+    status: so.Mapped[str] = so.mapped_column(sa.String(12), default=SessionStatus.PENDING)
     review_note: so.Mapped[str | None] = so.mapped_column(sa.String(500))
     reviewed_by_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("user.id"))
     reviewed_at: so.Mapped[datetime | None] = so.mapped_column(sa.DateTime(timezone=True))
@@ -78,6 +88,20 @@ class TrainingSession(db.Model):
 
     def __repr__(self) -> str:
         return f"<TrainingSession {self.id} {self.held_on}>"
+
+
+@sa.event.listens_for(so.Session, "before_flush")
+def _touch_changed_sessions(db_session: so.Session, _context, _instances) -> None:
+    """Every change to a session moves its updated_at, also when only its topics or households
+    changed (no UPDATE of the session's own row, so the column's onupdate would not fire):
+    systems that mirror the sessions feed (GET /api/v1/sessions) must see every edit."""
+    for item in db_session.dirty:
+        if (
+            isinstance(item, TrainingSession)
+            and db_session.is_modified(item)
+            and not so.attributes.get_history(item, "updated_at").has_changes()  # set on purpose
+        ):
+            item.updated_at = utcnow()
 
 
 class Attendance(db.Model):

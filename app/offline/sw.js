@@ -4,6 +4,9 @@
 "use strict";
 const VERSION = "__VERSION__";
 const SHELL_FILES = ["__SHELL__"];
+// Static addresses carry their content's digest (?v=…); a page kept before an update asks for
+// the old one, so a shell file is matched by its path and answered with this release's copy.
+const SHELL_PATHS = SHELL_FILES.map((file) => new URL(file, location.href).pathname);
 const PAGES = ["__PAGES__"]; // home, session form, offline pack (filled in by app/offline/routes.py)
 const SHELL = "shell-" + VERSION;
 const KEPT = "kept"; // survives updates; emptied when someone signs out
@@ -33,8 +36,9 @@ self.addEventListener("fetch", (event) => {
   const url = new URL(request.url);
   // cache: "no-store" asks for the server itself (the outbox renewing its CSRF token).
   if (request.method !== "GET" || url.origin !== location.origin || request.cache === "no-store") return;
-  if (SHELL_FILES.includes(url.pathname)) {
-    event.respondWith(caches.match(url.pathname, { cacheName: SHELL }).then((hit) => hit || fetch(request)));
+  if (SHELL_PATHS.includes(url.pathname)) {
+    const mine = { cacheName: SHELL, ignoreSearch: true };
+    event.respondWith(caches.match(url.pathname, mine).then((hit) => hit || fetch(request)));
   } else if (PAGES.includes(url.pathname)) {
     event.respondWith(networkFirst(event, url.pathname));
   } else if (request.mode === "navigate") {
@@ -82,6 +86,7 @@ async function keep(key, response) {
   }
   const headers = new Headers(response.headers);
   headers.delete("Content-Length");
+  headers.delete("Content-Encoding"); // the text above is already decoded
   headers.delete("Vary"); // kept under a plain key: matched whatever the cookies
   const cache = await caches.open(KEPT);
   await cache.put(key, new Response(body, { status: 200, headers }));

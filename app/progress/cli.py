@@ -5,7 +5,7 @@ import sqlalchemy as sa
 from flask.cli import AppGroup
 
 from app.extensions import db
-from app.models import CommuneDay, CommuneTopicTally, Household, VillageTally, learned_topic
+from app.models import COUNTER_TABLES, Household
 from app.progress import tallies
 
 tallies_cli = AppGroup("tallies", help="The counters behind every dashboard figure.")
@@ -37,8 +37,9 @@ def check() -> None:
 
 
 def _snapshot() -> dict[str, list]:
-    tables = [learned_topic, VillageTally.__table__, CommuneTopicTally.__table__, CommuneDay.__table__]
-    figures = {table.name: sorted(tuple(row) for row in db.session.execute(sa.select(table))) for table in tables}
+    figures = {
+        table.name: sorted(tuple(row) for row in db.session.execute(sa.select(table))) for table in COUNTER_TABLES
+    }
     figures["household"] = sorted(
         db.session.execute(sa.select(Household.id, Household.is_counted, Household.trained_on)).all()
     )

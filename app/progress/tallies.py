@@ -13,17 +13,25 @@ the counters again from the raw rows (after a bulk load, or to repair).
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, timedelta
+from functools import cache
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.util import identity_key
 
+from app.clock import utcnow
 from app.extensions import db
 from app.models import (
+    COUNTER_TABLES,
+    ActivityTally,
     Attendance,
     Commune,
     CommuneDay,
+    CommuneMonth,
     CommuneTopicTally,
     Household,
+    ReachTally,
     SessionStatus,
     Team,
     Topic,
@@ -59,18 +67,28 @@ def is_trained() -> sa.ColumnElement[bool]:
 
 @dataclass(frozen=True)
 class SessionMark:
-    """Where a session stands in the counters: its commune, its day, whether it counts."""
+    """Where a session stands in the counters: its commune, its day, who held it, whether
+    it counts."""
 
     commune_id: int
     day: date
+    volunteer_id: int
+    team_id: int | None
     counts: bool
+
+    def actors(self) -> list[tuple[str, int]]:
+        """The activity counters the session moves: its volunteer's and its team's."""
+        return [("volunteer", self.volunteer_id)] + ([("team", self.team_id)] if self.team_id else [])
+
+    def actor_keys(self) -> list[tuple[int, str, int]]:
+        return [(self.commune_id, kind, actor_id) for kind, actor_id in self.actors()]
 
 
 def session_mark(session: TrainingSession) -> SessionMark | None:
     """Take this before changing a saved session (None for a new one)."""
     if session.id is None:
         return None
-    return SessionMark(session.commune_id, session.held_on, counts(session))
+    return SessionMark(session.commune_id, session.held_on, session.volunteer_id, session.team_id, counts(session))
 
 
 def attendee_ids(session: TrainingSession) -> set[int]:
@@ -82,15 +100,63 @@ def session_changed(session: TrainingSession, before: SessionMark | None, househ
     restored. `before` and `households_before` were taken before the change."""
     db.session.flush()
     after = session_mark(session)
+    households_after = attendee_ids(session)
     moves = _Moves()
-    if before != after:
-        if before is not None and before.counts:
-            moves.add(CommuneDay, {"commune_id": before.commune_id, "day": before.day}, sessions=-1)
-        if after is not None and after.counts:
-            moves.add(CommuneDay, {"commune_id": after.commune_id, "day": after.day}, sessions=1)
-    # The session's own day is written with the households' moves, after their locks.
-    _recount(households_before | attendee_ids(session), moves)
+    if before is not None and before.counts:
+        _move_session(before, households_before, -1, moves)
+    if after is not None and after.counts:
+        _move_session(after, households_after, 1, moves)
+    # The session's own rows are written with the households' moves, after their locks.
+    if before is None:
+        _count_in_new_session(session, after, moves)
+    else:
+        _recount(households_before | households_after, moves)
     moves.write()
+    _refresh_last_days({*(before.actor_keys() if before else ()), *(after.actor_keys() if after else ())})
+
+
+# Each given (commune, kind, actor) row's last day, read back from the sessions: one seek
+# each along ix_training_session_by_volunteer / _by_team. Built once.
+_LAST_DAY_OF = {
+    kind: sa.update(ActivityTally)
+    .where(
+        ActivityTally.commune_id == sa.bindparam("commune"),
+        ActivityTally.kind == kind,
+        ActivityTally.actor_id == sa.bindparam("actor"),
+    )
+    .values(
+        last_held_on=sa.select(sa.func.max(TrainingSession.held_on))
+        .where(
+            TrainingSession.commune_id == sa.bindparam("commune"), actor == sa.bindparam("actor"), counting_sessions()
+        )
+        .scalar_subquery()
+    )
+    for kind, actor in (("volunteer", TrainingSession.volunteer_id), ("team", TrainingSession.team_id))
+}
+
+
+def _refresh_last_days(actor_keys: set[tuple[int, str, int]]) -> None:
+    """Set the last day of the activity rows a change touched. Read back rather than moved:
+    a session that stops counting may have been anyone's last."""
+    connection = db.session.connection()
+    for kind, statement in _LAST_DAY_OF.items():
+        rows = [
+            {"commune": commune, "actor": actor} for commune, of_kind, actor in sorted(actor_keys) if of_kind == kind
+        ]
+        if rows:
+            connection.execute(statement, rows)
+
+
+def _move_session(mark: SessionMark, households: set[int], delta: int, moves: "_Moves") -> None:
+    """Count a session in (delta 1) or out (delta -1): its day, its volunteer's and team's
+    sessions, and the households each of them reached. An edit that changes nothing
+    sums to zero and writes nothing."""
+    _move_day(moves.add, mark.commune_id, mark.day, sessions=delta)
+    for kind, actor_id in mark.actors():
+        moves.add(ActivityTally, {"commune_id": mark.commune_id, "kind": kind, "actor_id": actor_id}, sessions=delta)
+        for household_id in households:
+            key = {"commune_id": mark.commune_id, "kind": kind, "actor_id": actor_id, "household_id": household_id}
+            moves.add(ReachTally, key, sessions=delta)
 
 
 def refresh_households(household_ids) -> None:
@@ -112,53 +178,102 @@ def _recount(household_ids, moves: "_Moves") -> None:
     ids = sorted(set(household_ids))
     if not ids:
         return
-    db.session.flush()
-    # populate_existing: the request may have loaded these households before another writer
-    # committed (validation reads them); the counted state must come from the locked rows.
-    households = db.session.scalars(
-        sa.select(Household)
-        .where(Household.id.in_(ids))
-        .order_by(Household.id)
-        .with_for_update(key_share=True)
-        .execution_options(populate_existing=True)
-    ).all()
-    first_days = dict(
-        db.session.execute(
-            sa.select(Attendance.household_id, sa.func.min(TrainingSession.held_on))
-            .join(TrainingSession, TrainingSession.id == Attendance.session_id)
-            .where(Attendance.household_id.in_(ids), counting_sessions())
-            .group_by(Attendance.household_id)
-        ).all()
-    )
+    households, topics_before = _locked_households(ids)
+    # One read for both: each household's first day at a counting session, and the topics
+    # of those sessions (an outer join: a session without topics still trains its households).
+    first_days: dict[int, date] = {}
     topics_now: dict[int, set[int]] = defaultdict(set)
-    for household_id, topic_id in db.session.execute(
-        sa.select(Attendance.household_id, session_topic.c.topic_id)
+    for household_id, topic_id, first_day in db.session.execute(
+        sa.select(Attendance.household_id, session_topic.c.topic_id, sa.func.min(TrainingSession.held_on))
         .join(TrainingSession, TrainingSession.id == Attendance.session_id)
-        .join(session_topic, session_topic.c.session_id == TrainingSession.id)
+        .outerjoin(session_topic, session_topic.c.session_id == TrainingSession.id)
         .where(Attendance.household_id.in_(ids), counting_sessions())
-        .distinct()
+        .group_by(Attendance.household_id, session_topic.c.topic_id)
     ):
-        topics_now[household_id].add(topic_id)
-    topics_before: dict[int, set[int]] = defaultdict(set)
-    for household_id, topic_id in db.session.execute(
-        sa.select(learned_topic.c.household_id, learned_topic.c.topic_id).where(learned_topic.c.household_id.in_(ids))
-    ):
-        topics_before[household_id].add(topic_id)
-
+        if household_id not in first_days or first_day < first_days[household_id]:
+            first_days[household_id] = first_day
+        if topic_id is not None:
+            topics_now[household_id].add(topic_id)
     for household in households:
         registered = household.deleted_at is None
         trained_on = first_days.get(household.id) if registered else None
         topics = topics_now[household.id] if registered else set()
-        _move_household(household, registered, trained_on, topics_before[household.id], topics, moves.add)
+        _move_household(household, registered, trained_on, topics_before[household.id], topics, moves)
+
+
+def _count_in_new_session(session: TrainingSession, mark: SessionMark, moves: "_Moves") -> None:
+    """Add the moves of a new session's households. A new session only adds: a household it
+    counts for is trained from the earlier of its first day and this session's day, and has
+    learned this session's topics too. That follows from each household's own counted state,
+    read under its lock, without reading all its sessions again as `_recount` does (logging
+    is the write done most often). A household whose counted state is not its registered
+    state (never the case once the counters are exact) is recounted from the raw rows."""
+    ids = sorted(attendee_ids(session))
+    households, topics_before = _locked_households(ids)
+    if any(household.is_counted != (household.deleted_at is None) for household in households):
+        _recount(ids, moves)
+        return
+    taught = {topic.id for topic in session.topics} if mark.counts else set()
+    for household in households:
+        registered = household.deleted_at is None
+        trained_on, topics = None, set()
+        if registered:
+            days = [day for day in (household.trained_on, mark.day if mark.counts else None) if day is not None]
+            trained_on, topics = min(days, default=None), topics_before[household.id] | taught
+        _move_household(household, registered, trained_on, topics_before[household.id], topics, moves)
+
+
+# What counting needs of some households, read under their locks (see `_locked_households`).
+_LOCK_HOUSEHOLDS = (
+    sa.select(Household.id, Household.village_id, Household.commune_id, Household.deleted_at,
+              Household.is_counted, Household.trained_on, learned_topic.c.topic_id)
+    .outerjoin(learned_topic, learned_topic.c.household_id == Household.id)
+    .where(Household.id.in_(sa.bindparam("ids", expanding=True)))
+    .order_by(Household.id)
+    .with_for_update(of=Household, key_share=True)
+)  # fmt: skip
+
+
+def _locked_households(ids: list[int]) -> tuple[list[sa.Row], dict[int, set[int]]]:
+    """The households' counted state as the database has it, locked in id order: a row for
+    each household, and the topics each has learned (one read for both). Plain rows, not
+    objects: the request may hold these households from before another writer committed
+    (validation reads them), and the counted state must come from the locked rows."""
+    db.session.flush()
+    households: dict[int, sa.Row] = {}
+    learned: dict[int, set[int]] = defaultdict(set)
+    for row in db.session.connection().execute(_LOCK_HOUSEHOLDS, {"ids": ids}):
+        households[row.id] = row
+        if row.topic_id is not None:
+            learned[row.id].add(row.topic_id)
+    return list(households.values()), learned
+
+
+# The statements every write runs, built once (building one costs more than running it).
+_SET_COUNTED_STATE = (
+    sa.update(Household.__table__)
+    .where(Household.__table__.c.id == sa.bindparam("household"))
+    .values(is_counted=sa.bindparam("counted"), trained_on=sa.bindparam("first_day"), updated_at=sa.bindparam("now"))
+)
+_LEARN = sa.insert(learned_topic)
+_UNLEARN = sa.delete(learned_topic).where(
+    learned_topic.c.household_id == sa.bindparam("household"), learned_topic.c.topic_id == sa.bindparam("topic")
+)
 
 
 class _Moves:
     """Counter moves of many households summed per counter row, then written once per row:
     an import of thousands of households into a few villages is a few writes, not thousands.
-    Rows are written in a fixed order, so two writers lock them in the same order."""
+    Rows are written in a fixed order, so two writers lock them in the same order.
+
+    Also the households' new counted state and learned topics, written first (those rows
+    belong to households already locked, so their order does not matter)."""
 
     def __init__(self) -> None:
         self._rows: dict[tuple, tuple[type, dict, dict | None, dict[str, int]]] = {}
+        self.households: list[dict] = []
+        self.learned: list[dict[str, int]] = []
+        self.unlearned: list[dict[str, int]] = []
 
     def add(self, model, key: dict, insert_only: dict | None = None, **deltas: int) -> None:
         row_key = (model.__tablename__, *key.values())
@@ -167,12 +282,44 @@ class _Moves:
             summed[name] += delta
 
     def write(self) -> None:
+        """One statement per run of rows: consecutive rows of a table that only add go in one
+        upsert of many rows (logging a session moves a dozen rows of five tables); a row that
+        takes away is its own statement (`_bump`), as it must find its row."""
+        # The session's own connection: the same transaction, without the session's work on
+        # each statement (there are several here on every write).
+        connection = db.session.connection()
+        if self.households:
+            now = utcnow()
+            connection.execute(_SET_COUNTED_STATE, [{**row, "now": now} for row in self.households])
+        if self.learned:
+            connection.execute(_LEARN, self.learned)
+        if self.unlearned:
+            connection.execute(_UNLEARN, self.unlearned)
+        adding: list[tuple[dict, dict | None, dict[str, int]]] = []
+        adding_to = None
         for row_key in sorted(self._rows):
             model, key, insert_only, summed = self._rows[row_key]
-            _bump(model, key, insert_only, **summed)
+            if not any(summed.values()):
+                continue
+            takes_away = any(delta < 0 for delta in summed.values())
+            if adding and (takes_away or model is not adding_to):
+                _add_to_rows(adding_to, adding, connection)
+                adding = []
+            if takes_away:
+                _bump(model, key, insert_only, **summed)
+            else:
+                adding_to = model
+                adding.append((key, insert_only, summed))
+        if adding:
+            _add_to_rows(adding_to, adding, connection)
 
 
-def _move_household(household: Household, registered: bool, trained_on: date | None, old_topics, new_topics, bump):
+def _move_household(
+    household: sa.Row, registered: bool, trained_on: date | None, old_topics, new_topics, moves: _Moves
+) -> None:
+    """Move the counters from a household's counted state (a row of `_LOCK_HOUSEHOLDS`) to the
+    given one, and record that state for `_Moves.write`."""
+    bump = moves.add
     registered_delta = int(registered) - int(household.is_counted)
     trained_delta = int(trained_on is not None) - int(household.trained_on is not None)
     if registered_delta or trained_delta:
@@ -185,21 +332,29 @@ def _move_household(household: Household, registered: bool, trained_on: date | N
         )
     if household.trained_on != trained_on:
         if household.trained_on is not None:
-            bump(CommuneDay, {"commune_id": household.commune_id, "day": household.trained_on}, newly_trained=-1)
+            _move_day(bump, household.commune_id, household.trained_on, newly_trained=-1)
         if trained_on is not None:
-            bump(CommuneDay, {"commune_id": household.commune_id, "day": trained_on}, newly_trained=1)
+            _move_day(bump, household.commune_id, trained_on, newly_trained=1)
     for topic_id in new_topics - old_topics:
         bump(CommuneTopicTally, {"commune_id": household.commune_id, "topic_id": topic_id}, households=1)
-        db.session.execute(sa.insert(learned_topic).values(household_id=household.id, topic_id=topic_id))
+        moves.learned.append({"household_id": household.id, "topic_id": topic_id})
     for topic_id in old_topics - new_topics:
         bump(CommuneTopicTally, {"commune_id": household.commune_id, "topic_id": topic_id}, households=-1)
-        db.session.execute(
-            sa.delete(learned_topic).where(
-                learned_topic.c.household_id == household.id, learned_topic.c.topic_id == topic_id
-            )
-        )
-    household.is_counted = registered
-    household.trained_on = trained_on
+        moves.unlearned.append({"household": household.id, "topic": topic_id})
+    if household.is_counted != registered or household.trained_on != trained_on:
+        moves.households.append({"household": household.id, "counted": registered, "first_day": trained_on})
+    # Written by `_Moves.write`, in one statement for all the households; a household object
+    # the request holds learns the state too, without an UPDATE of its own at the next flush.
+    loaded = db.session.identity_map.get(identity_key(Household, household.id))
+    if loaded is not None:
+        set_committed_value(loaded, "is_counted", registered)
+        set_committed_value(loaded, "trained_on", trained_on)
+
+
+def _move_day(bump, commune_id: int, day: date, **deltas: int) -> None:
+    """A move of a commune's day is also a move of its month."""
+    bump(CommuneDay, {"commune_id": commune_id, "day": day}, **deltas)
+    bump(CommuneMonth, {"commune_id": commune_id, "month": day.replace(day=1)}, **deltas)
 
 
 def _bump(model, key: dict, insert_only: dict | None = None, **deltas: int) -> None:
@@ -208,31 +363,63 @@ def _bump(model, key: dict, insert_only: dict | None = None, **deltas: int) -> N
     if not any(deltas.values()):
         return
     table = model.__table__
+    where = [table.c[name] == value for name, value in key.items()]
+    if model is ReachTally and deltas["sessions"] < 0:
+        # Its rows live only while above zero: the last session out deletes the row.
+        gone = db.session.execute(sa.delete(table).where(*where, table.c.sessions == -deltas["sessions"]))
+        if gone.rowcount == 1:
+            return
     if any(delta < 0 for delta in deltas.values()):
-        where = [table.c[name] == value for name, value in key.items()]
         result = db.session.execute(
             sa.update(table).where(*where).values({name: table.c[name] + delta for name, delta in deltas.items()})
         )
         if result.rowcount != 1:
             raise RuntimeError(f"{table.name} has no row for {key}: the counters are out of step")
         return
-    counters = [
-        name for name in ("registered", "trained", "households", "sessions", "newly_trained") if name in table.c
+    _add_to_rows(model, [(key, insert_only, deltas)])
+
+
+COUNTERS = ("registered", "trained", "households", "sessions", "newly_trained")
+
+
+def _add_to_rows(model, rows: list[tuple[dict, dict | None, dict[str, int]]], connection=None) -> None:
+    """Add positive deltas to many rows of one counter table, creating the rows missing, in
+    one atomic upsert executed for every row: `rows` are (key, insert_only, deltas)."""
+    table = model.__table__
+    insert_only = rows[0][1] or {}
+    connection = connection or db.session.connection()
+    statement = _upsert(table, tuple(rows[0][0]), tuple(insert_only), connection.dialect.name)
+    counters = [name for name in COUNTERS if name in table.c]
+    values = [
+        {**key, **(insert_only or {}), **{name: deltas.get(name, 0) for name in counters}}
+        for key, insert_only, deltas in rows
     ]
-    values = {**key, **(insert_only or {}), **{name: deltas.get(name, 0) for name in counters}}
-    dialect = sqlite if db.session.get_bind().dialect.name == "sqlite" else postgresql
-    statement = dialect.insert(table).values(**values)
+    # One row is one plain execute: executemany costs more to set up than a row (psycopg).
+    connection.execute(statement, values[0] if len(values) == 1 else values)
+
+
+@cache
+def _upsert(table: sa.Table, key: tuple[str, ...], insert_only: tuple[str, ...], dialect_name: str) -> sa.TextClause:
+    """INSERT … ON CONFLICT (key) DO UPDATE adding every counter, compiled once per table.
+    SQLAlchemy cannot cache its dialects' upserts and compiles them again on every call,
+    which costs more than running them; the compiled text is cached like any query."""
+    dialect = sqlite if dialect_name == "sqlite" else postgresql
+    counters = [name for name in COUNTERS if name in table.c]
+    columns = [*key, *insert_only, *counters]
+    statement = dialect.insert(table).values({name: sa.bindparam(name) for name in columns})
     statement = statement.on_conflict_do_update(
         index_elements=list(key),
-        set_={name: table.c[name] + statement.excluded[name] for name in deltas},
+        set_={name: table.c[name] + statement.excluded[name] for name in counters},
     )
-    db.session.execute(statement)
+    base = sqlite.base.SQLiteDialect if dialect_name == "sqlite" else postgresql.base.PGDialect
+    compiled = statement.compile(dialect=base(paramstyle="named"))
+    return sa.text(str(compiled)).bindparams(*(sa.bindparam(name, type_=table.c[name].type) for name in columns))
 
 
 def rebuild() -> None:
     """Make every counter again from the raw rows, in bulk. The caller commits."""
     db.session.flush()
-    for table in (learned_topic, VillageTally.__table__, CommuneTopicTally.__table__, CommuneDay.__table__):
+    for table in COUNTER_TABLES:
         db.session.execute(sa.delete(table))
     first_day = (
         sa.select(sa.func.min(TrainingSession.held_on))
@@ -286,10 +473,39 @@ def rebuild() -> None:
         .group_by(Household.commune_id, Household.trained_on)
     ):
         days[commune_id, day]["newly_trained"] = number
-    if days:
+    months: dict[tuple[int, date], dict[str, int]] = defaultdict(lambda: {"sessions": 0, "newly_trained": 0})
+    for (commune_id, day), figures in days.items():
+        for name, number in figures.items():
+            months[commune_id, day.replace(day=1)][name] += number
+    for model, key, rows in ((CommuneDay, "day", days), (CommuneMonth, "month", months)):
+        if rows:
+            db.session.execute(
+                sa.insert(model),
+                [{"commune_id": commune_id, key: when, **figures} for (commune_id, when), figures in rows.items()],
+            )
+    for kind, actor in (("volunteer", TrainingSession.volunteer_id), ("team", TrainingSession.team_id)):
         db.session.execute(
-            sa.insert(CommuneDay),
-            [{"commune_id": commune_id, "day": day, **figures} for (commune_id, day), figures in days.items()],
+            sa.insert(ActivityTally).from_select(
+                ["commune_id", "kind", "actor_id", "sessions", "last_held_on"],
+                sa.select(
+                    TrainingSession.commune_id,
+                    sa.literal(kind),
+                    actor,
+                    sa.func.count(),
+                    sa.func.max(TrainingSession.held_on),
+                )
+                .where(counting_sessions(), actor.is_not(None))
+                .group_by(TrainingSession.commune_id, actor),
+            )
+        )
+        db.session.execute(
+            sa.insert(ReachTally).from_select(
+                ["commune_id", "kind", "actor_id", "household_id", "sessions"],
+                sa.select(TrainingSession.commune_id, sa.literal(kind), actor, Attendance.household_id, sa.func.count())
+                .join(Attendance, Attendance.session_id == TrainingSession.id)
+                .where(counting_sessions(), actor.is_not(None))
+                .group_by(TrainingSession.commune_id, actor, Attendance.household_id),
+            )
         )
 
 
@@ -339,66 +555,58 @@ def commune_figures(commune_id: int) -> tuple[int, int]:
 
 
 def commune_rows(start: date, end: date, commune_ids: list[int] | None = None) -> list[CommuneRow]:
-    """Every commune (or the given ones) with all-time and period figures, by name."""
-    communes = sa.select(Commune).order_by(Commune.name)
+    """Every commune (or the given ones) with all-time and period figures, by name.
+
+    One statement: each figure is a subquery on one commune's counter rows, found through
+    their keys, so the province's 102 rows cost about as much as one commune's row."""
+
+    def per_commune(figure, model, *conditions) -> sa.ScalarSelect:
+        return sa.select(figure).where(model.commune_id == Commune.id, *conditions).scalar_subquery()
+
+    in_period = CommuneDay.day.between(start, end)
+    held_in_period = (
+        sa.select(TrainingSession.id)
+        .where(
+            TrainingSession.commune_id == ActivityTally.commune_id,
+            TrainingSession.volunteer_id == ActivityTally.actor_id,
+            TrainingSession.held_on.between(start, end),
+            counting_sessions(),
+        )
+        .exists()
+    )
+    select = sa.select(
+        Commune.code,
+        Commune.name,
+        Commune.kind,
+        Commune.target_households,
+        per_commune(sa.func.sum(VillageTally.trained), VillageTally),
+        per_commune(sa.func.sum(VillageTally.registered), VillageTally),
+        per_commune(sa.func.sum(CommuneDay.sessions), CommuneDay, in_period),
+        per_commune(
+            sa.func.count(),
+            ActivityTally,
+            ActivityTally.kind == "volunteer",
+            ActivityTally.sessions > 0,
+            ActivityTally.last_held_on >= start,
+            # Last seen inside the period: active. Only a period that ended before someone's
+            # last session asks their sessions (the usual period ends today).
+            sa.case((ActivityTally.last_held_on <= end, sa.true()), else_=held_in_period),
+        ),
+        per_commune(sa.func.sum(CommuneDay.newly_trained), CommuneDay, in_period),
+        # The last day with a session: one walk back along commune_day's key.
+        per_commune(sa.func.max(CommuneDay.day), CommuneDay, CommuneDay.sessions > 0),
+    ).order_by(Commune.name)
     if commune_ids is not None:
-        communes = communes.where(Commune.id.in_(commune_ids))
-
-    def only_asked(select: sa.Select, column) -> sa.Select:
-        # One commune's page needs one commune's sums, not the province's.
-        return select if commune_ids is None else select.where(column.in_(commune_ids))
-
-    households = dict_of(
-        only_asked(
-            sa.select(VillageTally.commune_id, sa.func.sum(VillageTally.trained), sa.func.sum(VillageTally.registered)),
-            VillageTally.commune_id,
-        ).group_by(VillageTally.commune_id)
-    )
-    period = dict_of(
-        only_asked(
-            sa.select(CommuneDay.commune_id, sa.func.sum(CommuneDay.sessions), sa.func.sum(CommuneDay.newly_trained)),
-            CommuneDay.commune_id,
-        )
-        .where(CommuneDay.day.between(start, end))
-        .group_by(CommuneDay.commune_id)
-    )
-    last = dict_of(
-        only_asked(sa.select(CommuneDay.commune_id, sa.func.max(CommuneDay.day)), CommuneDay.commune_id)
-        .where(CommuneDay.sessions > 0)
-        .group_by(CommuneDay.commune_id)
-    )
-    volunteers = dict_of(
-        only_asked(
-            sa.select(TrainingSession.commune_id, sa.func.count(sa.distinct(TrainingSession.volunteer_id))),
-            TrainingSession.commune_id,
-        )
-        .where(TrainingSession.held_on.between(start, end), counting_sessions())
-        .group_by(TrainingSession.commune_id)
-    )
+        select = select.where(Commune.id.in_(commune_ids))
     rows = []
-    for commune in db.session.scalars(communes):
-        trained, registered = households.get(commune.id, (0, 0))
-        sessions, trained_in_period = period.get(commune.id, (0, 0))
+    for code, name, kind, target, *figures, last_session_on in db.session.execute(select):
+        trained, registered, sessions, volunteers, trained_in_period = (int(figure or 0) for figure in figures)
         rows.append(
             CommuneRow(
-                code=commune.code,
-                name=commune.name,
-                kind=commune.kind,
-                target=commune.target_households,
-                trained=int(trained or 0),
-                registered=int(registered or 0),
-                sessions=int(sessions or 0),
-                volunteers=int(volunteers.get(commune.id, (0,))[0]),
-                trained_in_period=int(trained_in_period or 0),
-                last_session_on=last.get(commune.id, (None,))[0],
+                code, name, kind, target, trained, registered, sessions, volunteers, trained_in_period, last_session_on
             )
         )
     return rows
-
-
-def dict_of(select: sa.Select) -> dict:
-    """{first column: (the other columns…)} for a grouped select."""
-    return {row[0]: tuple(row[1:]) for row in db.session.execute(select)}
 
 
 def village_rows(commune_id: int) -> list[dict]:
@@ -455,24 +663,47 @@ def newly_trained_between(start: date, end: date, commune_id: int | None = None)
 def monthly(start: date, end: date, commune_id: int | None = None) -> list[tuple[date, int, int]]:
     """(first day of month, households trained for the first time, sessions) for every month
     from start to end, months without activity included."""
-    # Summed per day in the database: a few hundred rows come back, not one per commune and day.
-    select = (
-        sa.select(CommuneDay.day, sa.func.sum(CommuneDay.newly_trained), sa.func.sum(CommuneDay.sessions))
-        .where(CommuneDay.day.between(start, end))
-        .group_by(CommuneDay.day)
-    )
-    if commune_id is not None:
-        select = select.where(CommuneDay.commune_id == commune_id)
     months: dict[date, list[int]] = {}
     cursor = start.replace(day=1)
     while cursor <= end:
         months[cursor] = [0, 0]
-        cursor = (cursor + timedelta(days=32)).replace(day=1)
-    for day, newly_trained, sessions in db.session.execute(select):
-        bucket = months[day.replace(day=1)]
-        bucket[0] += newly_trained
-        bucket[1] += sessions
+        cursor = _next_month(cursor)
+    for (_commune, month), (trained, sessions) in _month_figures(start, end, commune_id).items():
+        months[month] = [trained, sessions]
     return [(month, trained, sessions) for month, (trained, sessions) in months.items()]
+
+
+def _month_figures(start: date, end: date, commune_id: int | None = None, per_commune: bool = False) -> dict:
+    """{(commune id or None, first day of month): [newly trained, sessions]} from start to end.
+    Whole months come from the month counters; the days of a month cut by `start` or `end`
+    from the day counters."""
+    first_whole = start if start.day == 1 else _next_month(start)
+    after_whole = _next_month(end) if _next_month(end) - timedelta(days=1) == end else end.replace(day=1)
+
+    def summed(model, when, low: date, high: date) -> sa.Select:
+        commune = model.commune_id if per_commune else sa.null()
+        select = sa.select(commune, when, sa.func.sum(model.newly_trained), sa.func.sum(model.sessions))
+        select = select.where(when.between(low, high))
+        if commune_id is not None:
+            select = select.where(model.commune_id == commune_id)
+        return select.group_by(*([model.commune_id] if per_commune else []), when)
+
+    selects, day_ranges = [], [(start, end)]
+    if first_whole < after_whole:
+        selects.append(summed(CommuneMonth, CommuneMonth.month, first_whole, after_whole - timedelta(days=1)))
+        day_ranges = [(start, first_whole - timedelta(days=1)), (after_whole, end)]
+    selects += [summed(CommuneDay, CommuneDay.day, low, high) for low, high in day_ranges if low <= high]
+    figures: dict[tuple, list[int]] = defaultdict(lambda: [0, 0])
+    for select in selects:
+        for commune, when, newly_trained, sessions in db.session.execute(select):
+            bucket = figures[commune, when.replace(day=1)]
+            bucket[0] += int(newly_trained)
+            bucket[1] += int(sessions)
+    return dict(figures)
+
+
+def _next_month(day: date) -> date:
+    return (day.replace(day=1) + timedelta(days=32)).replace(day=1)
 
 
 PROJECTION_YEARS = 20  # beyond this a projected date means nothing to anyone
@@ -515,7 +746,7 @@ def not_reached(village_id: int) -> sa.Select:
 def volunteer_rows(commune_id: int) -> list[dict]:
     """Each volunteer of the commune, and anyone else who logged sessions there: sessions
     that count, households reached, last session; quiet people first."""
-    activity = _activity(TrainingSession.volunteer_id, commune_id)
+    activity = _activity("volunteer", commune_id)
     people = db.session.scalars(
         sa.select(User)
         .where(sa.or_(User.id.in_(list(activity)), sa.and_(User.commune_id == commune_id, User.role == "volunteer")))
@@ -527,7 +758,7 @@ def volunteer_rows(commune_id: int) -> list[dict]:
 
 def team_rows(commune_id: int) -> list[dict]:
     """Each team of the commune: sessions that count, households reached, last session."""
-    activity = _activity(TrainingSession.team_id, commune_id)
+    activity = _activity("team", commune_id)
     teams = db.session.scalars(sa.select(Team).where(Team.commune_id == commune_id).order_by(Team.name)).all()
     return [{"team": team, **activity.get(team.id, NO_ACTIVITY)} for team in teams]
 
@@ -535,18 +766,37 @@ def team_rows(commune_id: int) -> list[dict]:
 NO_ACTIVITY = {"sessions": 0, "households": 0, "last_session_on": None}
 
 
-def _activity(group_by: sa.Column, commune_id: int) -> dict[int, dict]:
-    """Counting sessions of a commune grouped by volunteer or team: how many, how many
+def _activity(kind: str, commune_id: int) -> dict[int, dict]:
+    """Sessions that count of a commune by each volunteer or team: how many, how many
     households they reached, and the last one."""
-    rows = db.session.execute(
-        sa.select(
-            group_by,
-            sa.func.count(sa.distinct(TrainingSession.id)),
-            sa.func.count(sa.distinct(Attendance.household_id)),
-            sa.func.max(TrainingSession.held_on),
-        )
-        .join(Attendance, Attendance.session_id == TrainingSession.id)
-        .where(TrainingSession.commune_id == commune_id, counting_sessions(), group_by.is_not(None))
-        .group_by(group_by)
+    reached = dict(
+        db.session.execute(
+            sa.select(ReachTally.actor_id, sa.func.count())
+            .where(ReachTally.commune_id == commune_id, ReachTally.kind == kind)
+            .group_by(ReachTally.actor_id)
+        ).all()
     )
-    return {key: {"sessions": s, "households": h, "last_session_on": last} for key, s, h, last in rows}
+    rows = db.session.execute(
+        sa.select(ActivityTally.actor_id, ActivityTally.sessions, ActivityTally.last_held_on).where(
+            ActivityTally.commune_id == commune_id, ActivityTally.kind == kind, ActivityTally.sessions > 0
+        )
+    )
+    return {
+        actor_id: {"sessions": sessions, "households": reached.get(actor_id, 0), "last_session_on": last}
+        for actor_id, sessions, last in rows
+    }
+
+
+# ---------------------------------------------------------------------------------------------
+# Open data
+
+
+def sessions_by_commune_month(start: date, end: date) -> dict[str, dict[date, int]]:
+    """Sessions that count, per commune (by official code) and month, from start to end:
+    {code: {first day of month: sessions}}; communes and months without sessions are left out."""
+    codes = dict(db.session.execute(sa.select(Commune.id, Commune.code)).tuples().all())
+    sessions: dict[str, dict[date, int]] = defaultdict(dict)
+    for (commune_id, month), (_trained, number) in _month_figures(start, end, per_commune=True).items():
+        if number:
+            sessions[codes[commune_id]][month] = number
+    return dict(sessions)
