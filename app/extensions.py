@@ -64,8 +64,4 @@ def _tune_sqlite(dbapi_connection, _record):
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA busy_timeout=5000")
     cursor.execute("PRAGMA synchronous=NORMAL")
-    # At province scale the dashboards' indexes outgrow SQLite's default 2 MB page cache:
-    # reading the file through a memory map shares the operating system's cache between
-    # connections and workers instead of copying pages in with a system call each.
-    cursor.execute("PRAGMA mmap_size=268435456")
     cursor.close()

@@ -262,8 +262,8 @@ def _months(expected: dict, code: str | None, first: date, last: date) -> list[t
 def activity_shown(code: str, commune_id: int) -> dict:
     """The commune dashboard's volunteer and team tables, keyed like recount()'s activity."""
     shown = {}
-    for kind, rows, who in (("volunteer", tallies.volunteer_rows(commune_id), "user"),
-                            ("team", tallies.team_rows(commune_id), "team")):  # fmt: skip
+    teams, volunteers = tallies.activity_rows(commune_id)
+    for kind, rows, who in (("volunteer", volunteers, "user"), ("team", teams, "team")):
         for row in rows:
             if row["sessions"]:
                 shown[code, kind, row[who].id] = (row["sessions"], row["households"], row["last_session_on"])

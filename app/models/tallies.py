@@ -49,8 +49,9 @@ class CommuneDay(db.Model):
     __tablename__ = "commune_day"
     __table_args__ = (
         sa.CheckConstraint("sessions >= 0 AND newly_trained >= 0", name="not_negative"),
-        # The trend and the period columns of the dashboards sum days from this index alone.
-        sa.Index("ix_commune_day_day_figures", "day", "commune_id", "newly_trained", "sessions"),
+        # The trend sums the days of a part of a month from this index alone (one commune's
+        # days are found through the key).
+        sa.Index("ix_commune_day_day_figures", "day", "newly_trained", "sessions"),
     )
 
     commune_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("commune.id"), primary_key=True)

@@ -2,6 +2,7 @@
 
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from functools import lru_cache
 
 import sqlalchemy as sa
 from flask import abort, current_app
@@ -96,6 +97,7 @@ def commune_dashboard(commune: Commune, start: date, end: date) -> CommuneDashbo
     """One commune: its target, villages, teams and volunteers, topics and trend."""
     today = local_today()
     row = tallies.commune_rows(start, end, [commune.id])[0]
+    teams, volunteers = tallies.activity_rows(commune.id)
     awaiting = db.session.scalar(
         sa.select(sa.func.count()).where(
             TrainingSession.commune_id == commune.id,
@@ -113,8 +115,8 @@ def commune_dashboard(commune: Commune, start: date, end: date) -> CommuneDashbo
         ),
         row=row,
         villages=tallies.village_rows(commune.id),
-        teams=tallies.team_rows(commune.id),
-        volunteers=tallies.volunteer_rows(commune.id),
+        teams=teams,
+        volunteers=volunteers,
         topics=tallies.topic_rows(commune.id),
         trend=_trend(end, commune.id),
         quiet_since=today - timedelta(days=QUIET_DAYS),
@@ -146,9 +148,14 @@ def _matches(row: tallies.CommuneRow, name: str, kind: str) -> bool:
     return (not kind or row.kind == kind) and (not name or fold(name) in fold(row.name))
 
 
+@lru_cache(maxsize=512)  # the province's commune names, folded on every dashboard view
+def _folded_name(name: str) -> str:
+    return fold(name)
+
+
 def _sort_value(row: tallies.CommuneRow, key: str):
     if key == "name":
-        return fold(row.name)
+        return _folded_name(row.name)
     if key == "share":
         return row.share if row.share is not None else -1
     if key == "last_session_on":

@@ -112,7 +112,10 @@ def session_changed(session: TrainingSession, before: SessionMark | None, househ
     else:
         _recount(households_before | households_after, moves)
     moves.write()
-    _refresh_last_days({*(before.actor_keys() if before else ()), *(after.actor_keys() if after else ())})
+    if before is not None:
+        # A new session only moves its actors' last day forward, in their upserts (`later`);
+        # any other change may take away someone's last session.
+        _refresh_last_days({*before.actor_keys(), *(after.actor_keys() if after else ())})
 
 
 # Each given (commune, kind, actor) row's last day, read back from the sessions: one seek
@@ -152,8 +155,10 @@ def _move_session(mark: SessionMark, households: set[int], delta: int, moves: "_
     sessions, and the households each of them reached. An edit that changes nothing
     sums to zero and writes nothing."""
     _move_day(moves.add, mark.commune_id, mark.day, sessions=delta)
+    later = {"last_held_on": mark.day} if delta > 0 else None
     for kind, actor_id in mark.actors():
-        moves.add(ActivityTally, {"commune_id": mark.commune_id, "kind": kind, "actor_id": actor_id}, sessions=delta)
+        key = {"commune_id": mark.commune_id, "kind": kind, "actor_id": actor_id}
+        moves.add(ActivityTally, key, later=later, sessions=delta)
         for household_id in households:
             key = {"commune_id": mark.commune_id, "kind": kind, "actor_id": actor_id, "household_id": household_id}
             moves.add(ReachTally, key, sessions=delta)
@@ -178,7 +183,8 @@ def _recount(household_ids, moves: "_Moves") -> None:
     ids = sorted(set(household_ids))
     if not ids:
         return
-    households, topics_before = _locked_households(ids)
+    households = _locked_households(ids)
+    topics_before = _learned_topics(ids)
     # One read for both: each household's first day at a counting session, and the topics
     # of those sessions (an outer join: a session without topics still trains its households).
     first_days: dict[int, date] = {}
@@ -196,9 +202,12 @@ def _recount(household_ids, moves: "_Moves") -> None:
             topics_now[household_id].add(topic_id)
     for household in households:
         registered = household.deleted_at is None
-        trained_on = first_days.get(household.id) if registered else None
+        _move_household(household, registered, first_days.get(household.id) if registered else None, moves)
         topics = topics_now[household.id] if registered else set()
-        _move_household(household, registered, trained_on, topics_before[household.id], topics, moves)
+        for topic_id in topics - topics_before[household.id]:
+            moves.learn(household, topic_id)
+        for topic_id in topics_before[household.id] - topics:
+            moves.unlearn(household, topic_id)
 
 
 def _count_in_new_session(session: TrainingSession, mark: SessionMark, moves: "_Moves") -> None:
@@ -209,44 +218,49 @@ def _count_in_new_session(session: TrainingSession, mark: SessionMark, moves: "_
     is the write done most often). A household whose counted state is not its registered
     state (never the case once the counters are exact) is recounted from the raw rows."""
     ids = sorted(attendee_ids(session))
-    households, topics_before = _locked_households(ids)
+    households = _locked_households(ids)
     if any(household.is_counted != (household.deleted_at is None) for household in households):
         _recount(ids, moves)
         return
-    taught = {topic.id for topic in session.topics} if mark.counts else set()
     for household in households:
         registered = household.deleted_at is None
-        trained_on, topics = None, set()
-        if registered:
-            days = [day for day in (household.trained_on, mark.day if mark.counts else None) if day is not None]
-            trained_on, topics = min(days, default=None), topics_before[household.id] | taught
-        _move_household(household, registered, trained_on, topics_before[household.id], topics, moves)
+        days = [day for day in (household.trained_on, mark.day if mark.counts else None) if day is not None]
+        _move_household(household, registered, min(days, default=None) if registered else None, moves)
+    if mark.counts:
+        registered = [household for household in households if household.deleted_at is None]
+        moves.teach(registered, [topic.id for topic in session.topics])
 
 
 # What counting needs of some households, read under their locks (see `_locked_households`).
 _LOCK_HOUSEHOLDS = (
     sa.select(Household.id, Household.village_id, Household.commune_id, Household.deleted_at,
-              Household.is_counted, Household.trained_on, learned_topic.c.topic_id)
-    .outerjoin(learned_topic, learned_topic.c.household_id == Household.id)
+              Household.is_counted, Household.trained_on)
     .where(Household.id.in_(sa.bindparam("ids", expanding=True)))
     .order_by(Household.id)
-    .with_for_update(of=Household, key_share=True)
+    .with_for_update(key_share=True)
 )  # fmt: skip
 
 
-def _locked_households(ids: list[int]) -> tuple[list[sa.Row], dict[int, set[int]]]:
-    """The households' counted state as the database has it, locked in id order: a row for
-    each household, and the topics each has learned (one read for both). Plain rows, not
-    objects: the request may hold these households from before another writer committed
+def _locked_households(ids: list[int]) -> list[sa.Row]:
+    """The households' counted state as the database has it, locked in id order. Plain rows,
+    not objects: the request may hold these households from before another writer committed
     (validation reads them), and the counted state must come from the locked rows."""
     db.session.flush()
-    households: dict[int, sa.Row] = {}
+    return db.session.connection().execute(_LOCK_HOUSEHOLDS, {"ids": ids}).all()
+
+
+_LEARNED_TOPICS = sa.select(learned_topic).where(learned_topic.c.household_id.in_(sa.bindparam("ids", expanding=True)))
+
+
+def _learned_topics(ids: list[int]) -> dict[int, set[int]]:
+    """The topics each household has learned, read in a statement of its own once the
+    households are locked. Not joined to the locking read: on PostgreSQL a statement that
+    waited for a lock still sees the other tables as they were when it began, before the
+    writer it waited for committed the topics it taught."""
     learned: dict[int, set[int]] = defaultdict(set)
-    for row in db.session.connection().execute(_LOCK_HOUSEHOLDS, {"ids": ids}):
-        households[row.id] = row
-        if row.topic_id is not None:
-            learned[row.id].add(row.topic_id)
-    return list(households.values()), learned
+    for household_id, topic_id in db.session.connection().execute(_LEARNED_TOPICS, {"ids": ids}):
+        learned[household_id].add(topic_id)
+    return learned
 
 
 # The statements every write runs, built once (building one costs more than running it).
@@ -259,6 +273,20 @@ _LEARN = sa.insert(learned_topic)
 _UNLEARN = sa.delete(learned_topic).where(
     learned_topic.c.household_id == sa.bindparam("household"), learned_topic.c.topic_id == sa.bindparam("topic")
 )
+# Every pair of these households and topics not learned yet, and only those, back in RETURNING.
+_TEACH = (
+    sa.insert(learned_topic)
+    .from_select(
+        ["household_id", "topic_id"],
+        sa.select(Household.id, Topic.id)
+        .join(Topic, Topic.id.in_(sa.bindparam("topics", expanding=True)))
+        .where(
+            Household.id.in_(sa.bindparam("households", expanding=True)),
+            ~sa.exists().where(learned_topic.c.household_id == Household.id, learned_topic.c.topic_id == Topic.id),
+        ),
+    )
+    .returning(learned_topic.c.household_id, learned_topic.c.topic_id)
+)
 
 
 class _Moves:
@@ -270,16 +298,39 @@ class _Moves:
     belong to households already locked, so their order does not matter)."""
 
     def __init__(self) -> None:
-        self._rows: dict[tuple, tuple[type, dict, dict | None, dict[str, int]]] = {}
+        self._rows: dict[tuple, tuple[type, dict, dict | None, dict[str, int], dict]] = {}
         self.households: list[dict] = []
         self.learned: list[dict[str, int]] = []
         self.unlearned: list[dict[str, int]] = []
+        self.taught: list[dict[str, list[int]]] = []
+        self._commune_of: dict[int, int] = {}  # household id -> commune id, for `taught`
 
-    def add(self, model, key: dict, insert_only: dict | None = None, **deltas: int) -> None:
+    def add(self, model, key: dict, insert_only: dict | None = None, later: dict | None = None, **deltas: int) -> None:
+        """Sum `deltas` into the row's moves; `later` holds days (LATEST) the row takes if
+        they are later than its own."""
         row_key = (model.__tablename__, *key.values())
-        summed = self._rows.setdefault(row_key, (model, key, insert_only, defaultdict(int)))[3]
+        _, _, _, summed, latest = self._rows.setdefault(row_key, (model, key, insert_only, defaultdict(int), {}))
         for name, delta in deltas.items():
             summed[name] += delta
+        for name, day in (later or {}).items():
+            latest[name] = max(latest.get(name, day), day)
+
+    def learn(self, household: sa.Row, topic_id: int) -> None:
+        """The household has learned a topic it had not (known from a read under its lock)."""
+        self.add(CommuneTopicTally, {"commune_id": household.commune_id, "topic_id": topic_id}, households=1)
+        self.learned.append({"household_id": household.id, "topic_id": topic_id})
+
+    def unlearn(self, household: sa.Row, topic_id: int) -> None:
+        self.add(CommuneTopicTally, {"commune_id": household.commune_id, "topic_id": topic_id}, households=-1)
+        self.unlearned.append({"household": household.id, "topic": topic_id})
+
+    def teach(self, households: list[sa.Row], topic_ids: list[int]) -> None:
+        """The households attended a session of these topics. Each pair they had not learned
+        is learned, and moves its commune's topic counter: which pairs those are is found
+        when written (`write`), without reading what the households learned before."""
+        if households and topic_ids:
+            self.taught.append({"households": [household.id for household in households], "topics": topic_ids})
+            self._commune_of.update((household.id, household.commune_id) for household in households)
 
     def write(self) -> None:
         """One statement per run of rows: consecutive rows of a table that only add go in one
@@ -295,10 +346,14 @@ class _Moves:
             connection.execute(_LEARN, self.learned)
         if self.unlearned:
             connection.execute(_UNLEARN, self.unlearned)
-        adding: list[tuple[dict, dict | None, dict[str, int]]] = []
+        for taught in self.taught:
+            for household_id, topic_id in connection.execute(_TEACH, taught):
+                key = {"commune_id": self._commune_of[household_id], "topic_id": topic_id}
+                self.add(CommuneTopicTally, key, households=1)
+        adding: list[tuple[dict, dict | None, dict[str, int], dict]] = []
         adding_to = None
         for row_key in sorted(self._rows):
-            model, key, insert_only, summed = self._rows[row_key]
+            model, key, insert_only, summed, latest = self._rows[row_key]
             if not any(summed.values()):
                 continue
             takes_away = any(delta < 0 for delta in summed.values())
@@ -309,16 +364,14 @@ class _Moves:
                 _bump(model, key, insert_only, **summed)
             else:
                 adding_to = model
-                adding.append((key, insert_only, summed))
+                adding.append((key, insert_only, summed, latest))
         if adding:
             _add_to_rows(adding_to, adding, connection)
 
 
-def _move_household(
-    household: sa.Row, registered: bool, trained_on: date | None, old_topics, new_topics, moves: _Moves
-) -> None:
+def _move_household(household: sa.Row, registered: bool, trained_on: date | None, moves: _Moves) -> None:
     """Move the counters from a household's counted state (a row of `_LOCK_HOUSEHOLDS`) to the
-    given one, and record that state for `_Moves.write`."""
+    given one, and record that state for `_Moves.write`. Its topics are the caller's."""
     bump = moves.add
     registered_delta = int(registered) - int(household.is_counted)
     trained_delta = int(trained_on is not None) - int(household.trained_on is not None)
@@ -335,12 +388,6 @@ def _move_household(
             _move_day(bump, household.commune_id, household.trained_on, newly_trained=-1)
         if trained_on is not None:
             _move_day(bump, household.commune_id, trained_on, newly_trained=1)
-    for topic_id in new_topics - old_topics:
-        bump(CommuneTopicTally, {"commune_id": household.commune_id, "topic_id": topic_id}, households=1)
-        moves.learned.append({"household_id": household.id, "topic_id": topic_id})
-    for topic_id in old_topics - new_topics:
-        bump(CommuneTopicTally, {"commune_id": household.commune_id, "topic_id": topic_id}, households=-1)
-        moves.unlearned.append({"household": household.id, "topic": topic_id})
     if household.is_counted != registered or household.trained_on != trained_on:
         moves.households.append({"household": household.id, "counted": registered, "first_day": trained_on})
     # Written by `_Moves.write`, in one statement for all the households; a household object
@@ -376,44 +423,70 @@ def _bump(model, key: dict, insert_only: dict | None = None, **deltas: int) -> N
         if result.rowcount != 1:
             raise RuntimeError(f"{table.name} has no row for {key}: the counters are out of step")
         return
-    _add_to_rows(model, [(key, insert_only, deltas)])
+    _add_to_rows(model, [(key, insert_only, deltas, {})])
 
 
 COUNTERS = ("registered", "trained", "households", "sessions", "newly_trained")
+# Days a counter row keeps the latest of: an upsert sets them only to a later day.
+LATEST = ("last_held_on",)
 
 
-def _add_to_rows(model, rows: list[tuple[dict, dict | None, dict[str, int]]], connection=None) -> None:
+def _add_to_rows(model, rows: list[tuple[dict, dict | None, dict[str, int], dict]], connection=None) -> None:
     """Add positive deltas to many rows of one counter table, creating the rows missing, in
-    one atomic upsert executed for every row: `rows` are (key, insert_only, deltas)."""
+    one atomic upsert executed for every row: `rows` are (key, insert_only, deltas, later)."""
     table = model.__table__
     insert_only = rows[0][1] or {}
     connection = connection or db.session.connection()
-    statement = _upsert(table, tuple(rows[0][0]), tuple(insert_only), connection.dialect.name)
+    dialect_name = connection.dialect.name
+    # psycopg runs a list of rows as one statement each: there, many rows go as arrays.
+    many = len(rows) > 1 and dialect_name == "postgresql"
+    statement = _upsert(table, tuple(rows[0][0]), tuple(insert_only), dialect_name, many=many)
     counters = [name for name in COUNTERS if name in table.c]
+    latest = [name for name in LATEST if name in table.c]
     values = [
-        {**key, **(insert_only or {}), **{name: deltas.get(name, 0) for name in counters}}
-        for key, insert_only, deltas in rows
+        {
+            **key,
+            **(insert_only or {}),
+            **{name: deltas.get(name, 0) for name in counters},
+            **{name: later.get(name) for name in latest},
+        }
+        for key, insert_only, deltas, later in rows
     ]
-    # One row is one plain execute: executemany costs more to set up than a row (psycopg).
-    connection.execute(statement, values[0] if len(values) == 1 else values)
+    if many:
+        connection.execute(statement, {name: [row[name] for row in values] for name in values[0]})
+    else:
+        # One row is one plain execute: executemany costs more to set up than a row (psycopg).
+        connection.execute(statement, values[0] if len(values) == 1 else values)
 
 
 @cache
-def _upsert(table: sa.Table, key: tuple[str, ...], insert_only: tuple[str, ...], dialect_name: str) -> sa.TextClause:
+def _upsert(
+    table: sa.Table, key: tuple[str, ...], insert_only: tuple[str, ...], dialect_name: str, many: bool = False
+) -> sa.TextClause:
     """INSERT … ON CONFLICT (key) DO UPDATE adding every counter, compiled once per table.
     SQLAlchemy cannot cache its dialects' upserts and compiles them again on every call,
-    which costs more than running them; the compiled text is cached like any query."""
+    which costs more than running them; the compiled text is cached like any query.
+    many (PostgreSQL): every row in one statement, each column an array, unnested in order."""
     dialect = sqlite if dialect_name == "sqlite" else postgresql
     counters = [name for name in COUNTERS if name in table.c]
-    columns = [*key, *insert_only, *counters]
-    statement = dialect.insert(table).values({name: sa.bindparam(name) for name in columns})
-    statement = statement.on_conflict_do_update(
-        index_elements=list(key),
-        set_={name: table.c[name] + statement.excluded[name] for name in counters},
-    )
+    latest = [name for name in LATEST if name in table.c]
+    columns = [*key, *insert_only, *counters, *latest]
+    types = {name: postgresql.ARRAY(table.c[name].type) if many else table.c[name].type for name in columns}
+    if many:
+        arrays = sa.select(*(sa.func.unnest(sa.cast(sa.bindparam(name), types[name])) for name in columns))
+        statement = postgresql.insert(table).from_select(columns, arrays)
+    else:
+        statement = dialect.insert(table).values({name: sa.bindparam(name) for name in columns})
+    new = statement.excluded
+    added = {name: table.c[name] + new[name] for name in counters}
+    kept_later = {
+        name: sa.case((sa.or_(new[name].is_(None), table.c[name] >= new[name]), table.c[name]), else_=new[name])
+        for name in latest
+    }
+    statement = statement.on_conflict_do_update(index_elements=list(key), set_={**added, **kept_later})
     base = sqlite.base.SQLiteDialect if dialect_name == "sqlite" else postgresql.base.PGDialect
     compiled = statement.compile(dialect=base(paramstyle="named"))
-    return sa.text(str(compiled)).bindparams(*(sa.bindparam(name, type_=table.c[name].type) for name in columns))
+    return sa.text(str(compiled)).bindparams(*(sa.bindparam(name, type_=types[name]) for name in columns))
 
 
 def rebuild() -> None:
@@ -559,6 +632,24 @@ def commune_rows(start: date, end: date, commune_ids: list[int] | None = None) -
 
     One statement: each figure is a subquery on one commune's counter rows, found through
     their keys, so the province's 102 rows cost about as much as one commune's row."""
+    select = _commune_rows_statement(commune_ids is not None)
+    parameters = {"start": start, "end": end, "ids": commune_ids or []}
+    rows = []
+    for code, name, kind, target, *figures, last_session_on in db.session.execute(select, parameters):
+        trained, registered, sessions, volunteers, trained_in_period = (int(figure or 0) for figure in figures)
+        rows.append(
+            CommuneRow(
+                code, name, kind, target, trained, registered, sessions, volunteers, trained_in_period, last_session_on
+            )
+        )
+    return rows
+
+
+@cache
+def _commune_rows_statement(some_communes: bool) -> sa.Select:
+    """commune_rows' statement, built once (building it cost a third of the province
+    dashboard's time in the database layer): the period and the communes are parameters."""
+    start, end = sa.bindparam("start", type_=sa.Date), sa.bindparam("end", type_=sa.Date)
 
     def per_commune(figure, model, *conditions) -> sa.ScalarSelect:
         return sa.select(figure).where(model.commune_id == Commune.id, *conditions).scalar_subquery()
@@ -596,17 +687,9 @@ def commune_rows(start: date, end: date, commune_ids: list[int] | None = None) -
         # The last day with a session: one walk back along commune_day's key.
         per_commune(sa.func.max(CommuneDay.day), CommuneDay, CommuneDay.sessions > 0),
     ).order_by(Commune.name)
-    if commune_ids is not None:
-        select = select.where(Commune.id.in_(commune_ids))
-    rows = []
-    for code, name, kind, target, *figures, last_session_on in db.session.execute(select):
-        trained, registered, sessions, volunteers, trained_in_period = (int(figure or 0) for figure in figures)
-        rows.append(
-            CommuneRow(
-                code, name, kind, target, trained, registered, sessions, volunteers, trained_in_period, last_session_on
-            )
-        )
-    return rows
+    if some_communes:
+        select = select.where(Commune.id.in_(sa.bindparam("ids", expanding=True)))
+    return select
 
 
 def village_rows(commune_id: int) -> list[dict]:
@@ -743,48 +826,54 @@ def not_reached(village_id: int) -> sa.Select:
     )
 
 
-def volunteer_rows(commune_id: int) -> list[dict]:
-    """Each volunteer of the commune, and anyone else who logged sessions there: sessions
-    that count, households reached, last session; quiet people first."""
-    activity = _activity("volunteer", commune_id)
+def activity_rows(commune_id: int) -> tuple[list[dict], list[dict]]:
+    """The commune's teams and its volunteers (and anyone else who logged sessions there),
+    each with sessions that count, households reached and last session; quiet people first."""
+    activity = _activity(commune_id)
+    teams = db.session.scalars(sa.select(Team).where(Team.commune_id == commune_id).order_by(Team.name)).all()
     people = db.session.scalars(
         sa.select(User)
-        .where(sa.or_(User.id.in_(list(activity)), sa.and_(User.commune_id == commune_id, User.role == "volunteer")))
+        .where(
+            sa.or_(
+                User.id.in_(list(activity["volunteer"])),
+                sa.and_(User.commune_id == commune_id, User.role == "volunteer"),
+            )
+        )
         .order_by(User.full_name)
     ).all()
-    rows = [{"user": person, "team": person.team, **activity.get(person.id, NO_ACTIVITY)} for person in people]
-    return sorted(rows, key=lambda row: (row["last_session_on"] or date.min, row["user"].full_name))
-
-
-def team_rows(commune_id: int) -> list[dict]:
-    """Each team of the commune: sessions that count, households reached, last session."""
-    activity = _activity("team", commune_id)
-    teams = db.session.scalars(sa.select(Team).where(Team.commune_id == commune_id).order_by(Team.name)).all()
-    return [{"team": team, **activity.get(team.id, NO_ACTIVITY)} for team in teams]
+    team_rows = [{"team": team, **activity["team"].get(team.id, NO_ACTIVITY)} for team in teams]
+    volunteer_rows = [
+        {"user": person, "team": person.team, **activity["volunteer"].get(person.id, NO_ACTIVITY)} for person in people
+    ]
+    volunteer_rows.sort(key=lambda row: (row["last_session_on"] or date.min, row["user"].full_name))
+    return team_rows, volunteer_rows
 
 
 NO_ACTIVITY = {"sessions": 0, "households": 0, "last_session_on": None}
 
 
-def _activity(kind: str, commune_id: int) -> dict[int, dict]:
-    """Sessions that count of a commune by each volunteer or team: how many, how many
-    households they reached, and the last one."""
-    reached = dict(
-        db.session.execute(
-            sa.select(ReachTally.actor_id, sa.func.count())
-            .where(ReachTally.commune_id == commune_id, ReachTally.kind == kind)
-            .group_by(ReachTally.actor_id)
-        ).all()
-    )
-    rows = db.session.execute(
-        sa.select(ActivityTally.actor_id, ActivityTally.sessions, ActivityTally.last_held_on).where(
-            ActivityTally.commune_id == commune_id, ActivityTally.kind == kind, ActivityTally.sessions > 0
+def _activity(commune_id: int) -> dict[str, dict[int, dict]]:
+    """{"volunteer"/"team": {id: sessions that count, households reached, last session}}."""
+    reached = {
+        (kind, actor_id): households
+        for kind, actor_id, households in db.session.execute(
+            sa.select(ReachTally.kind, ReachTally.actor_id, sa.func.count())
+            .where(ReachTally.commune_id == commune_id)
+            .group_by(ReachTally.kind, ReachTally.actor_id)
         )
-    )
-    return {
-        actor_id: {"sessions": sessions, "households": reached.get(actor_id, 0), "last_session_on": last}
-        for actor_id, sessions, last in rows
     }
+    activity: dict[str, dict[int, dict]] = {"volunteer": {}, "team": {}}
+    for kind, actor_id, sessions, last in db.session.execute(
+        sa.select(ActivityTally.kind, ActivityTally.actor_id, ActivityTally.sessions, ActivityTally.last_held_on).where(
+            ActivityTally.commune_id == commune_id, ActivityTally.sessions > 0
+        )
+    ):
+        activity[kind][actor_id] = {
+            "sessions": sessions,
+            "households": reached.get((kind, actor_id), 0),
+            "last_session_on": last,
+        }
+    return activity
 
 
 # ---------------------------------------------------------------------------------------------

@@ -61,7 +61,7 @@ def upgrade():
         batch_op.create_index('ix_training_session_by_volunteer', ['commune_id', 'volunteer_id', 'held_on', 'status', 'deleted_at'], unique=False)
     with op.batch_alter_table('commune_day', schema=None) as batch_op:
         batch_op.drop_index('ix_commune_day_day')
-        batch_op.create_index('ix_commune_day_day_figures', ['day', 'commune_id', 'newly_trained', 'sessions'], unique=False)
+        batch_op.create_index('ix_commune_day_day_figures', ['day', 'newly_trained', 'sessions'], unique=False)
 
     sqlite = op.get_bind().dialect.name == "sqlite"
     month = "date(day, 'start of month')" if sqlite else "CAST(date_trunc('month', day) AS date)"
