@@ -68,8 +68,14 @@ def main(argv: list[str] | None = None) -> int:
     for name in parts:
         print(f"\n=== {name}", flush=True)
         part_started = time.perf_counter()
+        load_average = [round(load, 2) for load in os.getloadavg()]
         part = finished[name] = importlib.import_module(f"bench.{name}").run(url, quick=args.quick)
-        results["parts"][name] = {**part.as_dict(), "seconds": round(time.perf_counter() - part_started, 1)}
+        results["parts"][name] = {
+            **part.as_dict(),
+            "date": datetime.now(UTC).isoformat(timespec="seconds"),
+            "load_average_at_start": load_average,
+            "seconds": round(time.perf_counter() - part_started, 1),
+        }
         _save(results)  # after every part: a long run that stops half-way keeps what it measured
 
     print(f"\n{'=' * 100}\nResults ({results['database']['dialect']}, {results['date']}, "
@@ -114,11 +120,16 @@ def _database(url: str) -> dict:
 
 
 def _save(results: dict) -> None:
-    """bench/results.json keeps the latest run of each database kind side by side."""
+    """bench/results.json keeps the latest run of each database kind side by side, and of
+    each part: a run of some parts (--only) replaces those parts and keeps the others."""
     saved = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
     if "parts" not in next(iter(saved.values()), {"parts": 1}):
         saved = {}  # the layout of an older bench
-    saved[results["database"]["dialect"]] = results
+    dialect = results["database"]["dialect"]
+    parts = {**saved.get(dialect, {}).get("parts", {}), **results["parts"]}
+    saved[dialect] = {**results, "parts": parts}
+    if "passed" in results:
+        saved[dialect]["passed"] = all(part["passed"] for part in parts.values())
     RESULTS.write_text(json.dumps(saved, indent=2, ensure_ascii=False, default=str) + "\n")
 
 

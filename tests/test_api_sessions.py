@@ -251,20 +251,47 @@ class TestHouseholdSearch:
 
 
 def test_a_write_race_on_the_same_uuid_answers_with_the_saved_session(client, volunteer, body, monkeypatch):
-    """Two requests pass the replay check together; the second one's insert then collides."""
+    """A post is checked, then written; the same post may be saved in between (a double tap).
+    The INSERT itself finds the uuid taken, writes nothing, and the answer is the saved session."""
     from app.logbook import services
 
     data = body()
     first = client.post("/api/v1/sessions", json=data)
-    real_replay = services._replay
-    calls = []
+    real_insert = services._insert_new_session
+    inserted = []
 
-    def replay_missing_the_first_time(raw, fingerprint, user):
-        calls.append(1)
-        return None if len(calls) == 1 else real_replay(raw, fingerprint, user)
+    def spy(*args):
+        inserted.append(real_insert(*args))
+        return inserted[-1]
 
-    monkeypatch.setattr(services, "_replay", replay_missing_the_first_time)
+    monkeypatch.setattr(services, "_insert_new_session", spy)
     again = client.post("/api/v1/sessions", json=data)
     assert again.status_code == 200
     assert again.get_json() == first.get_json()
+    assert inserted == [None]  # the collision was found by the INSERT, not by a read before it
     assert count(TrainingSession) == 1
+
+
+def test_a_replay_answers_with_the_saved_session_even_if_its_rules_changed_since(client, volunteer, body, app):
+    """A phone that lost the first answer sends the same post again, after a household of it
+    was removed from the registry: the session was saved, so the answer is still 200."""
+    from app.households.services import delete_household
+
+    data = body()
+    first = client.post("/api/v1/sessions", json=data)
+    delete_household(db.session.get(Household, data["households"][0]["id"]), volunteer)
+    db.session.commit()
+    assert client.post("/api/v1/sessions", json={**data, "uuid": str(uuid.uuid4())}).status_code == 422
+    again = client.post("/api/v1/sessions", json=data)
+    assert again.status_code == 200
+    assert again.get_json() == first.get_json()
+
+
+def test_same_uuid_other_content_with_a_new_household_saves_nothing(client, volunteer, body):
+    data = body()
+    client.post("/api/v1/sessions", json=data)
+    other = {"uuid": str(uuid.uuid4()), "head_name": "Hộ khác"}
+    response = client.post("/api/v1/sessions", json={**data, "households": [*data["households"], other]})
+    assert response.status_code == 409
+    assert count(Household) == 2  # not the third one the refused post brought
+    assert count(Attendance) == 2

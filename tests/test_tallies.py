@@ -1,6 +1,9 @@
 """The counters behind every figure equal a brute-force recount from the raw rows, after
 every step of random sequences of log, edit, delete, restore, verify, reject and send back."""
 
+import os
+import threading
+import time
 import uuid
 from collections import defaultdict
 from datetime import date, timedelta
@@ -23,6 +26,7 @@ from app.models import (
     TrainingSession,
     User,
     VillageTally,
+    learned_topic,
     session_topic,
 )
 from app.progress import tallies
@@ -319,6 +323,79 @@ def test_a_household_trained_meanwhile_by_another_writer_is_counted_once(app, wo
         db.session.remove()
     logbook.log_session({**raw, "uuid": str(uuid.uuid4()), "date": local_today().isoformat()}, volunteer)
     assert db.session.get(Household, household.id).trained_on == local_today() - timedelta(days=3)
+    assert "Counters match" in runner.invoke(args=["tallies", "check"]).output
+
+
+@pytest.mark.skipif(
+    not os.environ.get("TEST_DATABASE_URL", "").startswith("postgresql"),
+    reason="PostgreSQL's row locks: SQLite writers never overlap",
+)
+def test_a_topic_unlearned_while_waiting_for_the_household_is_learned_again(app, world, runner):
+    """An officer deletes a household's only session of a topic while a volunteer logs a new
+    session of that topic for it. The volunteer's request waits for the household's lock; the
+    statement that waited still sees what the household had learned before the officer
+    committed. Counting the topic from that would miss it: the household must have learned
+    it again, and the commune's topic counter say so."""
+    by_village = reset(world)
+    village = world["villages"][0]
+    household = by_village[village.id][0]
+    people = world["people"][COMMUNE_A]
+    raw = {"village_id": village.id, "topics": ["cashless"], "households": [{"id": household.id}]}
+    first, _ = logbook.log_session(
+        {**raw, "uuid": str(uuid.uuid4()), "date": local_today().isoformat()}, people["volunteer"]
+    )
+    first_id, officer_id, volunteer_id = first.id, people["officer"].id, people["volunteer"].id
+    holding, release = threading.Event(), threading.Event()
+    failures = []
+
+    def officer_deletes():
+        with app.app_context():
+            try:
+                writer = db.session()
+                commit = writer.commit
+
+                def commit_later():  # the household stays locked until the volunteer waits for it
+                    holding.set()
+                    release.wait(10)
+                    commit()
+
+                writer.commit = commit_later
+                logbook.delete_session(db.session.get(TrainingSession, first_id), db.session.get(User, officer_id))
+            except Exception as error:  # reported by the test, not lost in the thread
+                failures.append(error)
+                holding.set()
+            finally:
+                db.session.remove()
+
+    def volunteer_logs():
+        with app.app_context():
+            try:
+                body = {**raw, "uuid": str(uuid.uuid4()), "date": local_today().isoformat()}
+                logbook.log_session(body, db.session.get(User, volunteer_id))
+            except Exception as error:
+                failures.append(error)
+            finally:
+                db.session.remove()
+
+    officer = threading.Thread(target=officer_deletes)
+    officer.start()
+    assert holding.wait(10)
+    volunteer = threading.Thread(target=volunteer_logs)
+    volunteer.start()
+    waiting = "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()"
+    with db.engine.connect() as connection:
+        deadline = time.monotonic() + 10
+        while not connection.execute(sa.text(waiting)).scalar() and time.monotonic() < deadline:
+            time.sleep(0.05)
+    release.set()
+    officer.join(15)
+    volunteer.join(15)
+    assert not failures
+    db.session.rollback()
+    learned = db.session.execute(
+        sa.select(learned_topic.c.household_id).where(learned_topic.c.household_id == household.id)
+    )
+    assert learned.all() == [(household.id,)]
     assert "Counters match" in runner.invoke(args=["tallies", "check"]).output
 
 

@@ -34,7 +34,9 @@ session_topic = sa.Table(
     "session_topic",
     db.metadata,
     sa.Column("session_id", sa.ForeignKey("training_session.id", ondelete="CASCADE"), primary_key=True),
-    sa.Column("topic_id", sa.ForeignKey("topic.id"), primary_key=True, index=True),
+    # No index of its own on the topic: a session's topics are always found from the session
+    # (the primary key's first column), and topics are never deleted (migration 0009).
+    sa.Column("topic_id", sa.ForeignKey("topic.id"), primary_key=True),
 )
 
 
@@ -60,14 +62,14 @@ class TrainingSession(db.Model):
     # A digest of what was first posted with this uuid: the same post again is a replay
     # (answered with the saved session), different content under the same uuid is a conflict.
     fingerprint: so.Mapped[str] = so.mapped_column(sa.String(64))
-    # Every index here is one more write on each session logged (migration 0008 dropped those
-    # no query needed). held_on: exports of the whole province by dates; volunteer_id: a
-    # volunteer's own list; a commune's sessions are found by the composite indexes above.
+    # Every index is one more write on each session logged (migrations 0008 and 0009 dropped
+    # those no query needs). held_on: exports of the whole province by dates; the sessions of a
+    # commune, of a volunteer or of a team are found by the composite indexes above.
     held_on: so.Mapped[date] = so.mapped_column(sa.Date, index=True)
     commune_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("commune.id"))
     village_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("village.id"))
     team_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("team.id"))
-    volunteer_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("user.id"), index=True)
+    volunteer_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("user.id"))
     language: so.Mapped[str | None] = so.mapped_column(sa.String(8))
     attendees: so.Mapped[int | None] = so.mapped_column()
     notes: so.Mapped[str | None] = so.mapped_column(sa.String(2000))
