@@ -458,6 +458,9 @@ def run(url: str, *, quick: bool = False) -> report.Part:
     os.environ.setdefault("SECRET_KEY", secrets.token_hex(32))
     started = time.perf_counter()
     part = report.Part("phone: pages on slow 3G in chromium")
+    if not Path(CHROMIUM).exists():
+        part.problems.append(f"no browser at {CHROMIUM}: install Debian's chromium (apt-get install -y chromium)")
+        return part
     commune = bench_users(generate.bench_app(url))
     specs = (
         PageSpec("sign-in", "/login", None),
