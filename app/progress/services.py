@@ -5,10 +5,10 @@ from datetime import date, datetime, timedelta
 from functools import lru_cache
 
 import sqlalchemy as sa
-from flask import abort, current_app
+from flask import current_app
 from flask_babel import format_date
 
-from app.auth.access import is_visible
+from app.auth.access import visible_or_404
 from app.clock import local_today, utcnow
 from app.extensions import db
 from app.models import Commune, Household, SessionStatus, TrainingSession, User, Village
@@ -125,10 +125,7 @@ def commune_dashboard(commune: Commune, start: date, end: date) -> CommuneDashbo
 
 
 def commune_or_404(code: str, user: User) -> Commune:
-    commune = db.session.scalar(sa.select(Commune).where(Commune.code == code))
-    if commune is None or not is_visible(user, commune):
-        abort(404)
-    return commune
+    return visible_or_404(db.session.scalar(sa.select(Commune).where(Commune.code == code)), user)
 
 
 def not_reached_households(village: Village) -> list[Household]:
