@@ -167,7 +167,7 @@ def _insert_new_session(data: SessionData, fingerprint: str, user: User) -> Trai
         "created_at": now,
         "updated_at": now,
     }
-    session_id = connection.scalar(_insert_session_unless_taken(connection.dialect.name), values)
+    session_id = _insert_session_rows(connection, values, [topic.id for topic in data.topics], sorted(by_id))
     if session_id is None:
         return None
     session = _as_loaded(
@@ -175,8 +175,6 @@ def _insert_new_session(data: SessionData, fingerprint: str, user: User) -> Trai
             id=session_id, **values, review_note=None, reviewed_by_id=None, reviewed_at=None, deleted_at=None
         )
     )
-    connection.execute(_INSERT_TOPICS, {"session_id": session.id, "ids": [topic.id for topic in data.topics]})
-    connection.execute(_INSERT_ATTENDANCE, {"session_id": session.id, "ids": sorted(by_id)})
     attendances = [_as_loaded(Attendance(session_id=session.id, household_id=hid)) for hid in sorted(by_id)]
     for attendance in attendances:
         set_committed_value(attendance, "household", by_id[attendance.household_id])
@@ -184,6 +182,20 @@ def _insert_new_session(data: SessionData, fingerprint: str, user: User) -> Trai
     set_committed_value(session, "topics", data.topics)
     set_committed_value(session, "attendances", attendances)
     return session
+
+
+def _insert_session_rows(connection, values: dict, topic_ids: list[int], household_ids: list[int]) -> int | None:
+    """Insert the session's row, its topics and its households: the new session's id, or None
+    with nothing written when its uuid is taken. One statement on PostgreSQL (each round trip
+    costs about as much as an insert), three elsewhere."""
+    statement = _insert_session_unless_taken(connection.dialect.name)
+    if connection.dialect.name == "postgresql":
+        return connection.scalar(statement, {**values, "topic_ids": topic_ids, "household_ids": household_ids})
+    session_id = connection.scalar(statement, values)
+    if session_id is not None:
+        connection.execute(_INSERT_TOPICS, {"session_id": session_id, "ids": topic_ids})
+        connection.execute(_INSERT_ATTENDANCE, {"session_id": session_id, "ids": household_ids})
+    return session_id
 
 
 # A session's topics and households, each in one statement whatever their number
@@ -210,19 +222,35 @@ _SESSION_COLUMNS = (
 def _insert_session_unless_taken(dialect_name: str) -> sa.TextClause:
     """INSERT … ON CONFLICT (uuid) DO NOTHING RETURNING id: the new session's id, or nothing
     when the uuid is taken. Compiled once per database: SQLAlchemy compiles its dialects'
-    ON CONFLICT again on every call, which costs more than running it."""
+    ON CONFLICT again on every call, which costs more than running it.
+    On PostgreSQL, WITH queries on the new row insert its topics and households too
+    (`topic_ids`, `household_ids`): none when the uuid is taken."""
     table = TrainingSession.__table__
     dialect, compiler = (
         (sqlite, sqlite.base.SQLiteDialect) if dialect_name == "sqlite" else (postgresql, postgresql.base.PGDialect)
     )
+    binds = [sa.bindparam(name, type_=table.c[name].type) for name in _SESSION_COLUMNS]
     statement = (
         dialect.insert(table)
-        .values({name: sa.bindparam(name) for name in _SESSION_COLUMNS})
+        .values(dict(zip(_SESSION_COLUMNS, binds, strict=True)))
         .on_conflict_do_nothing(index_elements=["uuid"])
         .returning(table.c.id)
     )
+    if dialect_name == "postgresql":
+        new_session = statement.cte("new_session")
+        rows_of_session = []
+        for rows, column, ids in (
+            (session_topic, Topic.id, "topic_ids"),
+            (Attendance.__table__, Household.id, "household_ids"),
+        ):
+            binds.append(sa.bindparam(ids, type_=postgresql.ARRAY(sa.Integer)))
+            chosen = sa.select(new_session.c.id, column).where(column == sa.any_(binds[-1]))
+            rows_of_session.append(
+                sa.insert(rows).from_select(["session_id", column.table.name + "_id"], chosen).cte(f"new_{rows.name}")
+            )
+        statement = sa.select(new_session.c.id).add_cte(*rows_of_session)
     text = str(statement.compile(dialect=compiler(paramstyle="named")))
-    return sa.text(text).bindparams(*(sa.bindparam(name, type_=table.c[name].type) for name in _SESSION_COLUMNS))
+    return sa.text(text).bindparams(*(sa.bindparam(bind.key, type_=bind.type) for bind in binds))
 
 
 def _as_loaded(row):

@@ -74,14 +74,13 @@ class CommuneMonth(db.Model):
 
 
 class ActivityTally(db.Model):
-    """Sessions that count, of one commune, by one volunteer or one team.
-
-    Together with ReachTally it answers the commune dashboard's "who is active" tables
-    without reading the commune's attendance rows."""
+    """Sessions that count, of one commune, by one volunteer or one team, and the households
+    they reached: the commune dashboard's "who is active" tables without reading the
+    commune's attendance rows."""
 
     __tablename__ = "activity_tally"
     __table_args__ = (
-        sa.CheckConstraint("sessions >= 0", name="not_negative"),
+        sa.CheckConstraint("sessions >= 0 AND households >= 0", name="not_negative"),
         sa.CheckConstraint("kind IN ('volunteer', 'team')", name="kind"),
     )
 
@@ -89,6 +88,9 @@ class ActivityTally(db.Model):
     kind: so.Mapped[str] = so.mapped_column(sa.String(10), primary_key=True)  # "volunteer" or "team"
     actor_id: so.Mapped[int] = so.mapped_column(primary_key=True)  # a user id or a team id
     sessions: so.Mapped[int] = so.mapped_column(default=0)
+    # Households they reached: their rows in ReachTally, counted as those rows come and go
+    # (counting the rows on each view read a whole commune's reach).
+    households: so.Mapped[int] = so.mapped_column(default=0, server_default="0")
     # The day of their last session that counts: who has gone quiet, and who was active in a
     # dashboard's period, without a look at their sessions.
     last_held_on: so.Mapped[date | None] = so.mapped_column(sa.Date)

@@ -73,9 +73,11 @@ def province_dashboard(start: date, end: date, name: str = "", kind: str = "", s
                        descending: bool = False) -> ProvinceDashboard:  # fmt: skip
     """The province against its target, and every commune (filtered and sorted)."""
     today = local_today()
-    trained, registered = tallies.province_figures()
+    every_commune = tallies.commune_rows(start, end)
+    province = totals_of(every_commune)  # the province's figures: its communes' summed
+    trained, registered = province["trained"], province["registered"]
     target = current_app.config["TARGET_HOUSEHOLDS"]
-    rows = [row for row in tallies.commune_rows(start, end) if _matches(row, name, kind)]
+    rows = [row for row in every_commune if _matches(row, name, kind)]
     sort = sort if sort in SORT_KEYS else "name"
     rows = sorted_rows(rows, sort, descending)
     return ProvinceDashboard(

@@ -111,11 +111,11 @@ def session_changed(session: TrainingSession, before: SessionMark | None, househ
         _count_in_new_session(session, after, moves)
     else:
         _recount(households_before | households_after, moves)
-    moves.write()
     if before is not None:
         # A new session only moves its actors' last day forward, in their upserts (`later`);
         # any other change may take away someone's last session.
-        _refresh_last_days({*before.actor_keys(), *(after.actor_keys() if after else ())})
+        moves.last_days_of = {*before.actor_keys(), *(after.actor_keys() if after else ())}
+    moves.write()
 
 
 # Each given (commune, kind, actor) row's last day, read back from the sessions: one seek
@@ -136,16 +136,29 @@ _LAST_DAY_OF = {
     )
     for kind, actor in (("volunteer", TrainingSession.volunteer_id), ("team", TrainingSession.team_id))
 }
+_LOCK_ACTIVITY = (
+    sa.select(ActivityTally.commune_id)
+    .where(
+        sa.tuple_(ActivityTally.commune_id, ActivityTally.kind, ActivityTally.actor_id).in_(
+            sa.bindparam("keys", expanding=True)
+        )
+    )
+    .order_by(ActivityTally.commune_id, ActivityTally.kind, ActivityTally.actor_id)
+    .with_for_update()
+)
 
 
-def _refresh_last_days(actor_keys: set[tuple[int, str, int]]) -> None:
+def _refresh_last_days(actor_keys: set[tuple[int, str, int]], connection) -> None:
     """Set the last day of the activity rows a change touched. Read back rather than moved:
-    a session that stops counting may have been anyone's last."""
-    connection = db.session.connection()
+    a session that stops counting may have been anyone's last.
+
+    The rows are locked first, in key order like every other writer's, and read back in
+    statements of their own: on PostgreSQL a statement that waited for a row still reads the
+    sessions as they were when it began, without the session its writer just committed."""
+    keys = sorted(actor_keys)
+    connection.execute(_LOCK_ACTIVITY, {"keys": keys})
     for kind, statement in _LAST_DAY_OF.items():
-        rows = [
-            {"commune": commune, "actor": actor} for commune, of_kind, actor in sorted(actor_keys) if of_kind == kind
-        ]
+        rows = [{"commune": commune, "actor": actor} for commune, of_kind, actor in keys if of_kind == kind]
         if rows:
             connection.execute(statement, rows)
 
@@ -289,6 +302,15 @@ _TEACH = (
 )
 
 
+_REACH_SESSIONS = sa.select(
+    ReachTally.commune_id, ReachTally.kind, ReachTally.actor_id, ReachTally.household_id, ReachTally.sessions
+).where(
+    sa.tuple_(ReachTally.commune_id, ReachTally.kind, ReachTally.actor_id, ReachTally.household_id).in_(
+        sa.bindparam("keys", expanding=True)
+    )
+)
+
+
 class _Moves:
     """Counter moves of many households summed per counter row, then written once per row:
     an import of thousands of households into a few villages is a few writes, not thousands.
@@ -304,6 +326,7 @@ class _Moves:
         self.unlearned: list[dict[str, int]] = []
         self.taught: list[dict[str, list[int]]] = []
         self._commune_of: dict[int, int] = {}  # household id -> commune id, for `taught`
+        self.last_days_of: set[tuple[int, str, int]] = set()  # activity rows to read their last day for
 
     def add(self, model, key: dict, insert_only: dict | None = None, later: dict | None = None, **deltas: int) -> None:
         """Sum `deltas` into the row's moves; `later` holds days (LATEST) the row takes if
@@ -332,10 +355,30 @@ class _Moves:
             self.taught.append({"households": [household.id for household in households], "topics": topic_ids})
             self._commune_of.update((household.id, household.commune_id) for household in households)
 
+    def _count_reach(self, connection) -> None:
+        """A reach row that appears adds one to its volunteer's (or team's) households, one that
+        goes takes one away. Which rows do is read before they are written: the households are
+        locked, and only a writer holding a household's lock moves its reach rows."""
+        moved = [
+            (key, summed["sessions"])
+            for model, key, _insert_only, summed, _latest in self._rows.values()
+            if model is ReachTally and summed["sessions"]
+        ]
+        if not moved:
+            return
+        keys = [tuple(key.values()) for key, _delta in moved]
+        before = {tuple(row[:4]): row[4] for row in connection.execute(_REACH_SESSIONS, {"keys": keys})}
+        for key, delta in moved:
+            sessions = before.get(tuple(key.values()), 0)
+            if change := int(sessions + delta > 0) - int(sessions > 0):
+                actor = {"commune_id": key["commune_id"], "kind": key["kind"], "actor_id": key["actor_id"]}
+                self.add(ActivityTally, actor, households=change)
+
     def write(self) -> None:
-        """One statement per run of rows: consecutive rows of a table that only add go in one
-        upsert of many rows (logging a session moves a dozen rows of five tables); a row that
-        takes away is its own statement (`_bump`), as it must find its row."""
+        """Few statements: consecutive rows that only add go in one upsert per table, and on
+        PostgreSQL in one statement for all their tables (logging a session moves a dozen rows
+        of five tables); a row that takes away is its own statement (`_bump`), as it must find
+        its row."""
         # The session's own connection: the same transaction, without the session's work on
         # each statement (there are several here on every write).
         connection = db.session.connection()
@@ -350,23 +393,25 @@ class _Moves:
             for household_id, topic_id in connection.execute(_TEACH, taught):
                 key = {"commune_id": self._commune_of[household_id], "topic_id": topic_id}
                 self.add(CommuneTopicTally, key, households=1)
-        adding: list[tuple[dict, dict | None, dict[str, int], dict]] = []
-        adding_to = None
+        self._count_reach(connection)
+        # Shared counter rows from here on, each table after the one before (activity first),
+        # each in key order: two writers never wait on each other in a circle.
+        if self.last_days_of:
+            _refresh_last_days(self.last_days_of, connection)
+        runs: list[tuple[type, list]] = []  # consecutive rows that only add, one list per table
         for row_key in sorted(self._rows):
             model, key, insert_only, summed, latest = self._rows[row_key]
             if not any(summed.values()):
                 continue
-            takes_away = any(delta < 0 for delta in summed.values())
-            if adding and (takes_away or model is not adding_to):
-                _add_to_rows(adding_to, adding, connection)
-                adding = []
-            if takes_away:
+            if any(delta < 0 for delta in summed.values()):
+                _add_to_tables(runs, connection)
+                runs = []
                 _bump(model, key, insert_only, **summed)
-            else:
-                adding_to = model
-                adding.append((key, insert_only, summed, latest))
-        if adding:
-            _add_to_rows(adding_to, adding, connection)
+                continue
+            if not runs or runs[-1][0] is not model:
+                runs.append((model, []))
+            runs[-1][1].append((key, insert_only, summed, latest))
+        _add_to_tables(runs, connection)
 
 
 def _move_household(household: sa.Row, registered: bool, trained_on: date | None, moves: _Moves) -> None:
@@ -431,19 +476,49 @@ COUNTERS = ("registered", "trained", "households", "sessions", "newly_trained")
 LATEST = ("last_held_on",)
 
 
+def _add_to_tables(runs: list[tuple[type, list]], connection) -> None:
+    """Add positive deltas to rows of several counter tables, in the order given: on
+    PostgreSQL in one statement (each round trip to the server costs about as much as the
+    upsert itself), elsewhere one upsert per table."""
+    if len(runs) > 1 and connection.dialect.name == "postgresql":
+        statement = _chained_upserts(tuple(_upsert_shape(model, rows) for model, rows in runs))
+        parameters = {}
+        for number, (model, rows) in enumerate(runs):
+            columns = _row_values(model, rows)
+            parameters.update({f"t{number}_{name}": [row[name] for row in columns] for name in columns[0]})
+        connection.execute(statement, parameters)
+        return
+    for model, rows in runs:
+        _add_to_rows(model, rows, connection)
+
+
 def _add_to_rows(model, rows: list[tuple[dict, dict | None, dict[str, int], dict]], connection=None) -> None:
     """Add positive deltas to many rows of one counter table, creating the rows missing, in
     one atomic upsert executed for every row: `rows` are (key, insert_only, deltas, later)."""
-    table = model.__table__
-    insert_only = rows[0][1] or {}
     connection = connection or db.session.connection()
     dialect_name = connection.dialect.name
     # psycopg runs a list of rows as one statement each: there, many rows go as arrays.
     many = len(rows) > 1 and dialect_name == "postgresql"
-    statement = _upsert(table, tuple(rows[0][0]), tuple(insert_only), dialect_name, many=many)
+    statement = _upsert(*_upsert_shape(model, rows), dialect_name, many=many)
+    values = _row_values(model, rows)
+    if many:
+        connection.execute(statement, {name: [row[name] for row in values] for name in values[0]})
+    else:
+        # One row is one plain execute: executemany costs more to set up than a row (psycopg).
+        connection.execute(statement, values[0] if len(values) == 1 else values)
+
+
+def _upsert_shape(model, rows: list) -> tuple[sa.Table, tuple[str, ...], tuple[str, ...]]:
+    """(table, key columns, insert-only columns) of rows of one counter table."""
+    return model.__table__, tuple(rows[0][0]), tuple(rows[0][1] or {})
+
+
+def _row_values(model, rows: list) -> list[dict]:
+    """Each row's bound values: its key, its insert-only columns, its deltas and its days."""
+    table = model.__table__
     counters = [name for name in COUNTERS if name in table.c]
     latest = [name for name in LATEST if name in table.c]
-    values = [
+    return [
         {
             **key,
             **(insert_only or {}),
@@ -452,11 +527,6 @@ def _add_to_rows(model, rows: list[tuple[dict, dict | None, dict[str, int], dict
         }
         for key, insert_only, deltas, later in rows
     ]
-    if many:
-        connection.execute(statement, {name: [row[name] for row in values] for name in values[0]})
-    else:
-        # One row is one plain execute: executemany costs more to set up than a row (psycopg).
-        connection.execute(statement, values[0] if len(values) == 1 else values)
 
 
 @cache
@@ -467,26 +537,53 @@ def _upsert(
     SQLAlchemy cannot cache its dialects' upserts and compiles them again on every call,
     which costs more than running them; the compiled text is cached like any query.
     many (PostgreSQL): every row in one statement, each column an array, unnested in order."""
+    statement, binds = _upsert_statement(table, key, insert_only, dialect_name, many)
+    return _compiled(statement, dialect_name, binds)
+
+
+@cache
+def _chained_upserts(shapes: tuple[tuple[sa.Table, tuple[str, ...], tuple[str, ...]], ...]) -> sa.TextClause:
+    """The upserts of several tables as one PostgreSQL statement, each table's bound values
+    prefixed `t<n>_`. Each upsert is a WITH query that starts only once the one before it has
+    run (its rows wait on a count of the one before), so rows are locked table after table in
+    the order given, as every other writer locks them."""
+    before, binds = None, []
+    for number, (table, key, insert_only) in enumerate(shapes):
+        gate = None if before is None else sa.select(sa.func.count()).select_from(before).scalar_subquery().is_not(None)
+        upsert, table_binds = _upsert_statement(table, key, insert_only, "postgresql", True, f"t{number}_", gate)
+        before = upsert.returning(sa.literal_column("1")).cte(f"added_to_{table.name}")
+        binds += table_binds
+    return _compiled(sa.select(sa.func.count()).select_from(before), "postgresql", binds)
+
+
+def _upsert_statement(table: sa.Table, key: tuple[str, ...], insert_only: tuple[str, ...], dialect_name: str,
+                      many: bool, prefix: str = "", gate: sa.ColumnElement[bool] | None = None):  # fmt: skip
+    """The upsert of `_upsert` before compiling, and its bound parameters (named `prefix` +
+    column); `gate` (many only) holds back its rows until it is true."""
     dialect = sqlite if dialect_name == "sqlite" else postgresql
     counters = [name for name in COUNTERS if name in table.c]
     latest = [name for name in LATEST if name in table.c]
     columns = [*key, *insert_only, *counters, *latest]
     types = {name: postgresql.ARRAY(table.c[name].type) if many else table.c[name].type for name in columns}
+    binds = [sa.bindparam(prefix + name, type_=types[name]) for name in columns]
     if many:
-        arrays = sa.select(*(sa.func.unnest(sa.cast(sa.bindparam(name), types[name])) for name in columns))
-        statement = postgresql.insert(table).from_select(columns, arrays)
+        arrays = sa.select(*(sa.func.unnest(sa.cast(bind, bind.type)) for bind in binds))
+        statement = postgresql.insert(table).from_select(columns, arrays if gate is None else arrays.where(gate))
     else:
-        statement = dialect.insert(table).values({name: sa.bindparam(name) for name in columns})
+        statement = dialect.insert(table).values(dict(zip(columns, binds, strict=True)))
     new = statement.excluded
     added = {name: table.c[name] + new[name] for name in counters}
     kept_later = {
         name: sa.case((sa.or_(new[name].is_(None), table.c[name] >= new[name]), table.c[name]), else_=new[name])
         for name in latest
     }
-    statement = statement.on_conflict_do_update(index_elements=list(key), set_={**added, **kept_later})
+    return statement.on_conflict_do_update(index_elements=list(key), set_={**added, **kept_later}), binds
+
+
+def _compiled(statement, dialect_name: str, binds: list[sa.BindParameter]) -> sa.TextClause:
     base = sqlite.base.SQLiteDialect if dialect_name == "sqlite" else postgresql.base.PGDialect
     compiled = statement.compile(dialect=base(paramstyle="named"))
-    return sa.text(str(compiled)).bindparams(*(sa.bindparam(name, type_=types[name]) for name in columns))
+    return sa.text(str(compiled)).bindparams(*(sa.bindparam(bind.key, type_=bind.type) for bind in binds))
 
 
 def rebuild() -> None:
@@ -580,6 +677,20 @@ def rebuild() -> None:
                 .group_by(TrainingSession.commune_id, actor, Attendance.household_id),
             )
         )
+    reached = (
+        sa.select(ReachTally.commune_id, ReachTally.kind, ReachTally.actor_id, sa.func.count().label("households"))
+        .group_by(ReachTally.commune_id, ReachTally.kind, ReachTally.actor_id)
+        .subquery()
+    )
+    db.session.execute(
+        sa.update(ActivityTally)
+        .where(
+            ActivityTally.commune_id == reached.c.commune_id,
+            ActivityTally.kind == reached.c.kind,
+            ActivityTally.actor_id == reached.c.actor_id,
+        )
+        .values(households=reached.c.households)
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -628,11 +739,9 @@ def commune_figures(commune_id: int) -> tuple[int, int]:
 
 
 def commune_rows(start: date, end: date, commune_ids: list[int] | None = None) -> list[CommuneRow]:
-    """Every commune (or the given ones) with all-time and period figures, by name.
-
-    One statement: each figure is a subquery on one commune's counter rows, found through
-    their keys, so the province's 102 rows cost about as much as one commune's row."""
-    select = _commune_rows_statement(commune_ids is not None)
+    """Every commune (or the given ones) with all-time and period figures, by name, in one
+    statement whatever their number."""
+    select = _commune_rows_statement(commune_ids is not None, db.session.connection().dialect.name)
     parameters = {"start": start, "end": end, "ids": commune_ids or []}
     rows = []
     for code, name, kind, target, *figures, last_session_on in db.session.execute(select, parameters):
@@ -646,15 +755,36 @@ def commune_rows(start: date, end: date, commune_ids: list[int] | None = None) -
 
 
 @cache
-def _commune_rows_statement(some_communes: bool) -> sa.Select:
+def _commune_rows_statement(some_communes: bool, dialect_name: str) -> sa.Select:
     """commune_rows' statement, built once (building it cost a third of the province
-    dashboard's time in the database layer): the period and the communes are parameters."""
+    dashboard's time in the database layer): the period and the communes are parameters.
+
+    PostgreSQL sums each counter table per commune in one grouped read; SQLite walks each
+    commune's rows along the table's key, which it does faster than it groups
+    (bench.dashboards). The last day with a session is walked back to on both: grouping two
+    years of days costs more."""
     start, end = sa.bindparam("start", type_=sa.Date), sa.bindparam("end", type_=sa.Date)
+    ids = sa.bindparam("ids", expanding=True)
+    grouped: list[sa.Subquery] = []
 
-    def per_commune(figure, model, *conditions) -> sa.ScalarSelect:
-        return sa.select(figure).where(model.commune_id == Commune.id, *conditions).scalar_subquery()
+    def per_commune(model, *figures, where=()) -> list[sa.ColumnElement]:
+        """Each figure over one commune's rows of `model` (that meet `where`)."""
+        if dialect_name != "postgresql":
+            return [
+                sa.select(figure).where(model.commune_id == Commune.id, *where).scalar_subquery() for figure in figures
+            ]
+        select = sa.select(model.commune_id, *(figure.label(f"figure_{n}") for n, figure in enumerate(figures)))
+        select = select.where(*where).group_by(model.commune_id)
+        grouped.append((select.where(model.commune_id.in_(ids)) if some_communes else select).subquery())
+        return [grouped[-1].c[f"figure_{n}"] for n in range(len(figures))]
 
-    in_period = CommuneDay.day.between(start, end)
+    trained, registered = per_commune(
+        VillageTally, sa.func.sum(VillageTally.trained), sa.func.sum(VillageTally.registered)
+    )
+    sessions, newly_trained = per_commune(
+        CommuneDay, sa.func.sum(CommuneDay.sessions), sa.func.sum(CommuneDay.newly_trained),
+        where=[CommuneDay.day.between(start, end)],
+    )  # fmt: skip
     held_in_period = (
         sa.select(TrainingSession.id)
         .where(
@@ -665,31 +795,30 @@ def _commune_rows_statement(some_communes: bool) -> sa.Select:
         )
         .exists()
     )
-    select = sa.select(
-        Commune.code,
-        Commune.name,
-        Commune.kind,
-        Commune.target_households,
-        per_commune(sa.func.sum(VillageTally.trained), VillageTally),
-        per_commune(sa.func.sum(VillageTally.registered), VillageTally),
-        per_commune(sa.func.sum(CommuneDay.sessions), CommuneDay, in_period),
-        per_commune(
-            sa.func.count(),
-            ActivityTally,
+    (volunteers,) = per_commune(
+        ActivityTally,
+        sa.func.count(),
+        where=[
             ActivityTally.kind == "volunteer",
             ActivityTally.sessions > 0,
             ActivityTally.last_held_on >= start,
             # Last seen inside the period: active. Only a period that ended before someone's
             # last session asks their sessions (the usual period ends today).
             sa.case((ActivityTally.last_held_on <= end, sa.true()), else_=held_in_period),
-        ),
-        per_commune(sa.func.sum(CommuneDay.newly_trained), CommuneDay, in_period),
-        # The last day with a session: one walk back along commune_day's key.
-        per_commune(sa.func.max(CommuneDay.day), CommuneDay, CommuneDay.sessions > 0),
-    ).order_by(Commune.name)
-    if some_communes:
-        select = select.where(Commune.id.in_(sa.bindparam("ids", expanding=True)))
-    return select
+        ],
+    )
+    last_day = (
+        sa.select(sa.func.max(CommuneDay.day))
+        .where(CommuneDay.commune_id == Commune.id, CommuneDay.sessions > 0)
+        .scalar_subquery()
+    )
+    select = sa.select(
+        Commune.code, Commune.name, Commune.kind, Commune.target_households,
+        trained, registered, sessions, volunteers, newly_trained, last_day,
+    ).order_by(Commune.name)  # fmt: skip
+    for figures in grouped:
+        select = select.outerjoin(figures, figures.c.commune_id == Commune.id)
+    return select.where(Commune.id.in_(ids)) if some_communes else select
 
 
 def village_rows(commune_id: int) -> list[dict]:
@@ -854,25 +983,17 @@ NO_ACTIVITY = {"sessions": 0, "households": 0, "last_session_on": None}
 
 def _activity(commune_id: int) -> dict[str, dict[int, dict]]:
     """{"volunteer"/"team": {id: sessions that count, households reached, last session}}."""
-    reached = {
-        (kind, actor_id): households
-        for kind, actor_id, households in db.session.execute(
-            sa.select(ReachTally.kind, ReachTally.actor_id, sa.func.count())
-            .where(ReachTally.commune_id == commune_id)
-            .group_by(ReachTally.kind, ReachTally.actor_id)
-        )
-    }
     activity: dict[str, dict[int, dict]] = {"volunteer": {}, "team": {}}
-    for kind, actor_id, sessions, last in db.session.execute(
-        sa.select(ActivityTally.kind, ActivityTally.actor_id, ActivityTally.sessions, ActivityTally.last_held_on).where(
-            ActivityTally.commune_id == commune_id, ActivityTally.sessions > 0
-        )
+    for kind, actor_id, sessions, households, last in db.session.execute(
+        sa.select(
+            ActivityTally.kind,
+            ActivityTally.actor_id,
+            ActivityTally.sessions,
+            ActivityTally.households,
+            ActivityTally.last_held_on,
+        ).where(ActivityTally.commune_id == commune_id, ActivityTally.sessions > 0)
     ):
-        activity[kind][actor_id] = {
-            "sessions": sessions,
-            "households": reached.get((kind, actor_id), 0),
-            "last_session_on": last,
-        }
+        activity[kind][actor_id] = {"sessions": sessions, "households": households, "last_session_on": last}
     return activity
 
 
