@@ -120,16 +120,28 @@ def visible_villages(user: User) -> list[Village]:
 
 
 def registry_page(user: User, village: Village | None, query: str) -> sa.Select:
-    """The registry's list: every match of the search in one village (one the user may see),
-    or else in all the user may see, with village and commune loaded for the rows shown.
+    """The ids of the registry's list, in its order: every match of the search in one village
+    (one the user may see), or else in all the user may see (`registry_households` loads a
+    page of them).
 
     The whole registry is narrowed by the household's own commune, not by a list of villages:
     each of the three reaches (village, commune, province) then has an index in the order of
-    the list that also holds what the search filters on, so a page and its count read that
-    index alone (1,000,000 households at province scale; see bench/search.py)."""
-    found = matching_households(query)
-    found = found.where(Household.village_id == village.id) if village is not None else in_scope(found, Household, user)
-    return found.options(so.selectinload(Household.village).joinedload(Village.commune))
+    the list that also holds what the search filters on, so a page of ids and the count of
+    matches read that index alone (1,000,000 households at province scale; bench/search.py).
+    Asked for whole rows at once, PostgreSQL read every household of the commune instead."""
+    found = matching_households(query).with_only_columns(Household.id)
+    return found.where(Household.village_id == village.id) if village is not None else in_scope(found, Household, user)
+
+
+def registry_households(ids: list[int]) -> list[Household]:
+    """The households of a page of the registry, in the page's order, with village and commune."""
+    households = db.session.scalars(
+        sa.select(Household)
+        .where(Household.id.in_(ids))
+        .options(so.selectinload(Household.village).joinedload(Village.commune))
+    ).all()
+    by_id = {household.id: household for household in households}
+    return [by_id[household_id] for household_id in ids]
 
 
 def trained_among(household_ids: list[int]) -> set[int]:

@@ -16,7 +16,6 @@ from datetime import date, timedelta
 from functools import cache
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
 
@@ -42,6 +41,7 @@ from app.models import (
     learned_topic,
     session_topic,
 )
+from app.progress import counter_writes
 
 # ---------------------------------------------------------------------------------------------
 # The rule on the raw rows
@@ -277,11 +277,6 @@ def _learned_topics(ids: list[int]) -> dict[int, set[int]]:
 
 
 # The statements every write runs, built once (building one costs more than running it).
-_SET_COUNTED_STATE = (
-    sa.update(Household.__table__)
-    .where(Household.__table__.c.id == sa.bindparam("household"))
-    .values(is_counted=sa.bindparam("counted"), trained_on=sa.bindparam("first_day"), updated_at=sa.bindparam("now"))
-)
 _LEARN = sa.insert(learned_topic)
 _UNLEARN = sa.delete(learned_topic).where(
     learned_topic.c.household_id == sa.bindparam("household"), learned_topic.c.topic_id == sa.bindparam("topic")
@@ -302,13 +297,11 @@ _TEACH = (
 )
 
 
-_REACH_SESSIONS = sa.select(
-    ReachTally.commune_id, ReachTally.kind, ReachTally.actor_id, ReachTally.household_id, ReachTally.sessions
-).where(
-    sa.tuple_(ReachTally.commune_id, ReachTally.kind, ReachTally.actor_id, ReachTally.household_id).in_(
-        sa.bindparam("keys", expanding=True)
-    )
+_REACH_KEY = sa.tuple_(ReachTally.commune_id, ReachTally.kind, ReachTally.actor_id, ReachTally.household_id)
+_REACH_SESSIONS = sa.select(*_REACH_KEY.clauses, ReachTally.sessions).where(
+    _REACH_KEY.in_(sa.bindparam("keys", expanding=True))
 )
+_REACH_GONE = sa.delete(ReachTally).where(_REACH_KEY.in_(sa.bindparam("keys", expanding=True)))
 
 
 class _Moves:
@@ -329,7 +322,7 @@ class _Moves:
         self.last_days_of: set[tuple[int, str, int]] = set()  # activity rows to read their last day for
 
     def add(self, model, key: dict, insert_only: dict | None = None, later: dict | None = None, **deltas: int) -> None:
-        """Sum `deltas` into the row's moves; `later` holds days (LATEST) the row takes if
+        """Sum `deltas` into the row's moves; `later` holds days (counter_writes.LATEST) the row takes if
         they are later than its own."""
         row_key = (model.__tablename__, *key.values())
         _, _, _, summed, latest = self._rows.setdefault(row_key, (model, key, insert_only, defaultdict(int), {}))
@@ -355,36 +348,38 @@ class _Moves:
             self.taught.append({"households": [household.id for household in households], "topics": topic_ids})
             self._commune_of.update((household.id, household.commune_id) for household in households)
 
-    def _count_reach(self, connection) -> None:
+    def _count_reach(self, connection) -> set[tuple]:
         """A reach row that appears adds one to its volunteer's (or team's) households, one that
         goes takes one away. Which rows do is read before they are written: the households are
-        locked, and only a writer holding a household's lock moves its reach rows."""
+        locked, and only a writer holding a household's lock moves its reach rows.
+        Returns the keys of the rows that go (their sessions fall to zero)."""
         moved = [
             (key, summed["sessions"])
             for model, key, _insert_only, summed, _latest in self._rows.values()
             if model is ReachTally and summed["sessions"]
         ]
         if not moved:
-            return
+            return set()
         keys = [tuple(key.values()) for key, _delta in moved]
         before = {tuple(row[:4]): row[4] for row in connection.execute(_REACH_SESSIONS, {"keys": keys})}
+        gone = set()
         for key, delta in moved:
             sessions = before.get(tuple(key.values()), 0)
             if change := int(sessions + delta > 0) - int(sessions > 0):
                 actor = {"commune_id": key["commune_id"], "kind": key["kind"], "actor_id": key["actor_id"]}
                 self.add(ActivityTally, actor, households=change)
+            if sessions and sessions + delta == 0:
+                gone.add(tuple(key.values()))
+        return gone
 
     def write(self) -> None:
-        """Few statements: consecutive rows that only add go in one upsert per table, and on
-        PostgreSQL in one statement for all their tables (logging a session moves a dozen rows
-        of five tables); a row that takes away is its own statement (`_bump`), as it must find
-        its row."""
+        """Write the moves. First what belongs to the locked households alone (learned
+        topics, reach rows that go); then the shared counter rows, table after table (activity
+        first), each in key order, so two writers never wait on each other in a circle. Those
+        go in few statements (counter_writes): logging a session moves a dozen rows."""
         # The session's own connection: the same transaction, without the session's work on
-        # each statement (there are several here on every write).
+        # each statement.
         connection = db.session.connection()
-        if self.households:
-            now = utcnow()
-            connection.execute(_SET_COUNTED_STATE, [{**row, "now": now} for row in self.households])
         if self.learned:
             connection.execute(_LEARN, self.learned)
         if self.unlearned:
@@ -393,25 +388,21 @@ class _Moves:
             for household_id, topic_id in connection.execute(_TEACH, taught):
                 key = {"commune_id": self._commune_of[household_id], "topic_id": topic_id}
                 self.add(CommuneTopicTally, key, households=1)
-        self._count_reach(connection)
-        # Shared counter rows from here on, each table after the one before (activity first),
-        # each in key order: two writers never wait on each other in a circle.
+        if gone := self._count_reach(connection):
+            # Reach rows live only while above zero: the last session out deletes the row.
+            connection.execute(_REACH_GONE, {"keys": sorted(gone)})
         if self.last_days_of:
             _refresh_last_days(self.last_days_of, connection)
-        runs: list[tuple[type, list]] = []  # consecutive rows that only add, one list per table
+        steps: list = [counter_writes.SetCounted(self.households, utcnow())]
         for row_key in sorted(self._rows):
             model, key, insert_only, summed, latest = self._rows[row_key]
-            if not any(summed.values()):
+            if not any(summed.values()) or (model is ReachTally and tuple(key.values()) in gone):
                 continue
-            if any(delta < 0 for delta in summed.values()):
-                _add_to_tables(runs, connection)
-                runs = []
-                _bump(model, key, insert_only, **summed)
-                continue
-            if not runs or runs[-1][0] is not model:
-                runs.append((model, []))
-            runs[-1][1].append((key, insert_only, summed, latest))
-        _add_to_tables(runs, connection)
+            kind = counter_writes.Take if any(delta < 0 for delta in summed.values()) else counter_writes.Add
+            if not (type(steps[-1]) is kind and steps[-1].model is model):
+                steps.append(kind(model))
+            steps[-1].rows.append((key, insert_only or {}, summed, latest))
+        counter_writes.write(steps, connection)
 
 
 def _move_household(household: sa.Row, registered: bool, trained_on: date | None, moves: _Moves) -> None:
@@ -447,143 +438,6 @@ def _move_day(bump, commune_id: int, day: date, **deltas: int) -> None:
     """A move of a commune's day is also a move of its month."""
     bump(CommuneDay, {"commune_id": commune_id, "day": day}, **deltas)
     bump(CommuneMonth, {"commune_id": commune_id, "month": day.replace(day=1)}, **deltas)
-
-
-def _bump(model, key: dict, insert_only: dict | None = None, **deltas: int) -> None:
-    """Add the deltas to one counter row in one atomic statement, creating the row for
-    positive deltas. A negative delta needs the row: it was counted before."""
-    if not any(deltas.values()):
-        return
-    table = model.__table__
-    where = [table.c[name] == value for name, value in key.items()]
-    if model is ReachTally and deltas["sessions"] < 0:
-        # Its rows live only while above zero: the last session out deletes the row.
-        gone = db.session.execute(sa.delete(table).where(*where, table.c.sessions == -deltas["sessions"]))
-        if gone.rowcount == 1:
-            return
-    if any(delta < 0 for delta in deltas.values()):
-        result = db.session.execute(
-            sa.update(table).where(*where).values({name: table.c[name] + delta for name, delta in deltas.items()})
-        )
-        if result.rowcount != 1:
-            raise RuntimeError(f"{table.name} has no row for {key}: the counters are out of step")
-        return
-    _add_to_rows(model, [(key, insert_only, deltas, {})])
-
-
-COUNTERS = ("registered", "trained", "households", "sessions", "newly_trained")
-# Days a counter row keeps the latest of: an upsert sets them only to a later day.
-LATEST = ("last_held_on",)
-
-
-def _add_to_tables(runs: list[tuple[type, list]], connection) -> None:
-    """Add positive deltas to rows of several counter tables, in the order given: on
-    PostgreSQL in one statement (each round trip to the server costs about as much as the
-    upsert itself), elsewhere one upsert per table."""
-    if len(runs) > 1 and connection.dialect.name == "postgresql":
-        statement = _chained_upserts(tuple(_upsert_shape(model, rows) for model, rows in runs))
-        parameters = {}
-        for number, (model, rows) in enumerate(runs):
-            columns = _row_values(model, rows)
-            parameters.update({f"t{number}_{name}": [row[name] for row in columns] for name in columns[0]})
-        connection.execute(statement, parameters)
-        return
-    for model, rows in runs:
-        _add_to_rows(model, rows, connection)
-
-
-def _add_to_rows(model, rows: list[tuple[dict, dict | None, dict[str, int], dict]], connection=None) -> None:
-    """Add positive deltas to many rows of one counter table, creating the rows missing, in
-    one atomic upsert executed for every row: `rows` are (key, insert_only, deltas, later)."""
-    connection = connection or db.session.connection()
-    dialect_name = connection.dialect.name
-    # psycopg runs a list of rows as one statement each: there, many rows go as arrays.
-    many = len(rows) > 1 and dialect_name == "postgresql"
-    statement = _upsert(*_upsert_shape(model, rows), dialect_name, many=many)
-    values = _row_values(model, rows)
-    if many:
-        connection.execute(statement, {name: [row[name] for row in values] for name in values[0]})
-    else:
-        # One row is one plain execute: executemany costs more to set up than a row (psycopg).
-        connection.execute(statement, values[0] if len(values) == 1 else values)
-
-
-def _upsert_shape(model, rows: list) -> tuple[sa.Table, tuple[str, ...], tuple[str, ...]]:
-    """(table, key columns, insert-only columns) of rows of one counter table."""
-    return model.__table__, tuple(rows[0][0]), tuple(rows[0][1] or {})
-
-
-def _row_values(model, rows: list) -> list[dict]:
-    """Each row's bound values: its key, its insert-only columns, its deltas and its days."""
-    table = model.__table__
-    counters = [name for name in COUNTERS if name in table.c]
-    latest = [name for name in LATEST if name in table.c]
-    return [
-        {
-            **key,
-            **(insert_only or {}),
-            **{name: deltas.get(name, 0) for name in counters},
-            **{name: later.get(name) for name in latest},
-        }
-        for key, insert_only, deltas, later in rows
-    ]
-
-
-@cache
-def _upsert(
-    table: sa.Table, key: tuple[str, ...], insert_only: tuple[str, ...], dialect_name: str, many: bool = False
-) -> sa.TextClause:
-    """INSERT … ON CONFLICT (key) DO UPDATE adding every counter, compiled once per table.
-    SQLAlchemy cannot cache its dialects' upserts and compiles them again on every call,
-    which costs more than running them; the compiled text is cached like any query.
-    many (PostgreSQL): every row in one statement, each column an array, unnested in order."""
-    statement, binds = _upsert_statement(table, key, insert_only, dialect_name, many)
-    return _compiled(statement, dialect_name, binds)
-
-
-@cache
-def _chained_upserts(shapes: tuple[tuple[sa.Table, tuple[str, ...], tuple[str, ...]], ...]) -> sa.TextClause:
-    """The upserts of several tables as one PostgreSQL statement, each table's bound values
-    prefixed `t<n>_`. Each upsert is a WITH query that starts only once the one before it has
-    run (its rows wait on a count of the one before), so rows are locked table after table in
-    the order given, as every other writer locks them."""
-    before, binds = None, []
-    for number, (table, key, insert_only) in enumerate(shapes):
-        gate = None if before is None else sa.select(sa.func.count()).select_from(before).scalar_subquery().is_not(None)
-        upsert, table_binds = _upsert_statement(table, key, insert_only, "postgresql", True, f"t{number}_", gate)
-        before = upsert.returning(sa.literal_column("1")).cte(f"added_to_{table.name}")
-        binds += table_binds
-    return _compiled(sa.select(sa.func.count()).select_from(before), "postgresql", binds)
-
-
-def _upsert_statement(table: sa.Table, key: tuple[str, ...], insert_only: tuple[str, ...], dialect_name: str,
-                      many: bool, prefix: str = "", gate: sa.ColumnElement[bool] | None = None):  # fmt: skip
-    """The upsert of `_upsert` before compiling, and its bound parameters (named `prefix` +
-    column); `gate` (many only) holds back its rows until it is true."""
-    dialect = sqlite if dialect_name == "sqlite" else postgresql
-    counters = [name for name in COUNTERS if name in table.c]
-    latest = [name for name in LATEST if name in table.c]
-    columns = [*key, *insert_only, *counters, *latest]
-    types = {name: postgresql.ARRAY(table.c[name].type) if many else table.c[name].type for name in columns}
-    binds = [sa.bindparam(prefix + name, type_=types[name]) for name in columns]
-    if many:
-        arrays = sa.select(*(sa.func.unnest(sa.cast(bind, bind.type)) for bind in binds))
-        statement = postgresql.insert(table).from_select(columns, arrays if gate is None else arrays.where(gate))
-    else:
-        statement = dialect.insert(table).values(dict(zip(columns, binds, strict=True)))
-    new = statement.excluded
-    added = {name: table.c[name] + new[name] for name in counters}
-    kept_later = {
-        name: sa.case((sa.or_(new[name].is_(None), table.c[name] >= new[name]), table.c[name]), else_=new[name])
-        for name in latest
-    }
-    return statement.on_conflict_do_update(index_elements=list(key), set_={**added, **kept_later}), binds
-
-
-def _compiled(statement, dialect_name: str, binds: list[sa.BindParameter]) -> sa.TextClause:
-    base = sqlite.base.SQLiteDialect if dialect_name == "sqlite" else postgresql.base.PGDialect
-    compiled = statement.compile(dialect=base(paramstyle="named"))
-    return sa.text(str(compiled)).bindparams(*(sa.bindparam(bind.key, type_=bind.type) for bind in binds))
 
 
 def rebuild() -> None:
