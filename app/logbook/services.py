@@ -186,8 +186,8 @@ def _insert_new_session(data: SessionData, fingerprint: str, user: User) -> Trai
 
 def _insert_session_rows(connection, values: dict, topic_ids: list[int], household_ids: list[int]) -> int | None:
     """Insert the session's row, its topics and its households: the new session's id, or None
-    with nothing written when its uuid is taken. One statement on PostgreSQL (each round trip
-    costs about as much as an insert), three elsewhere."""
+    with nothing written when its uuid is taken. One statement, so one round trip, on
+    PostgreSQL; three elsewhere (SQLite runs in the process)."""
     statement = _insert_session_unless_taken(connection.dialect.name)
     if connection.dialect.name == "postgresql":
         return connection.scalar(statement, {**values, "topic_ids": topic_ids, "household_ids": household_ids})

@@ -6,11 +6,12 @@ A write is a list of steps, in the order their rows must be locked:
   were counted before; a missing one means the counters are out of step);
 - `SetCounted`: the households' counted state (their rows are locked already).
 
-On PostgreSQL every step goes in one statement: each step is a WITH query that starts only
-once the one before it has run (its rows wait on a count of the one before), so rows are
-locked in the order given, as every writer locks them. Each round trip to the server costs
-about as much as the step itself, and logging a session writes a dozen rows of six tables
-(bench.logging). Elsewhere (SQLite, no round trips) each step is its own statement.
+On PostgreSQL every step goes in one statement, its rows sent as one JSON list: each step is
+a WITH query that starts only once the one before it has run (its rows wait on a count of
+the one before), so rows are locked in the order given, as every writer locks them. Logging
+a session writes a dozen rows of six tables this way in one round trip instead of six, which
+matters most where the database is on another machine. Elsewhere (SQLite, in process) each
+step is its own statement.
 
 The statements are compiled once per shape: SQLAlchemy compiles its dialects' upserts again
 on every call, which costs more than running them.
