@@ -75,6 +75,15 @@ def write(steps: list[Add | SetCounted], connection) -> None:
             connection.execute(statement, values[0] if len(values) == 1 else values)
 
 
+def add_counting(step: Add, connection) -> list[sa.Row]:
+    """Carry out one Add step in one statement and answer each row's key and counters as they
+    stand after it (a counter equal to the row's delta: the row is new)."""
+    if not step.rows:
+        return []
+    statement = _add_returning(*_shape(step)[1:], connection.dialect.name)
+    return connection.execute(statement, {"rows": json.dumps(_values(step), default=date.isoformat)}).all()
+
+
 def _write_in_one_statement(steps: list, connection) -> None:
     statement = _chained(tuple(_shape(step) for step in steps))
     parameters = {}
@@ -210,6 +219,31 @@ def _add_statement(table: sa.Table, key, insert_only, prefix: str, gate):
         index_elements=list(key), set_={**added, **_kept_later(table, statement.excluded)}
     )
     return statement, binds
+
+
+@cache
+def _add_returning(table: sa.Table, key: tuple[str, ...], insert_only: tuple[str, ...], dialect_name: str):
+    """An Add step's upsert of rows sent as one JSON list (`rows`), RETURNING each row's key
+    and counters."""
+    counters, _latest = _columns(table)
+    if dialect_name == "postgresql":
+        statement, binds = _add_statement(table, key, insert_only, prefix="", gate=None)
+    else:
+        # SQLite reads the list with json_each; an INSERT … SELECT with ON CONFLICT needs a WHERE.
+        bind = sa.bindparam("rows", type_=sa.Text)
+        columns = [*key, *insert_only, *counters, *_columns(table)[1]]
+        each = sa.func.json_each(bind).table_valued("value")
+        rows = sa.select(
+            *(sa.func.json_extract(each.c.value, sa.literal_column(f"'$.{name}'")) for name in columns)
+        ).where(sa.true())
+        statement = sqlite.insert(table).from_select(columns, rows)
+        added = {name: table.c[name] + statement.excluded[name] for name in counters}
+        statement = statement.on_conflict_do_update(
+            index_elements=list(key), set_={**added, **_kept_later(table, statement.excluded)}
+        )
+        binds = [bind]
+    statement = statement.returning(*(table.c[name] for name in (*key, *counters)))
+    return _compiled(statement, dialect_name, binds)
 
 
 def _take_statement(table: sa.Table, key, _insert_only, prefix: str, gate):

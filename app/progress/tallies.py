@@ -348,35 +348,40 @@ class _Moves:
             self.taught.append({"households": [household.id for household in households], "topics": topic_ids})
             self._commune_of.update((household.id, household.commune_id) for household in households)
 
-    def _count_reach(self, connection) -> set[tuple]:
-        """A reach row that appears adds one to its volunteer's (or team's) households, one that
-        goes takes one away. Which rows do is read before they are written: the households are
-        locked, and only a writer holding a household's lock moves its reach rows.
-        Returns the keys of the rows that go (their sessions fall to zero)."""
-        moved = [
-            (key, summed["sessions"])
-            for model, key, _insert_only, summed, _latest in self._rows.values()
-            if model is ReachTally and summed["sessions"]
-        ]
-        if not moved:
-            return set()
-        keys = [tuple(key.values()) for key, _delta in moved]
+    def _write_reach(self, connection) -> None:
+        """Write the reach rows, before the shared counters: they belong to the locked
+        households alone (only a writer holding a household's lock moves its reach rows), so
+        they can go in any order. A row that appears adds one to its volunteer's (or team's)
+        households; a row whose sessions fall to zero is deleted and takes one away."""
+        moved = [row for row in self._rows.values() if row[0] is ReachTally and row[3]["sessions"]]
+        self._rows = {row_key: row for row_key, row in self._rows.items() if row[0] is not ReachTally}
+        adding, taking = counter_writes.Add(ReachTally), counter_writes.Take(ReachTally)
+        for _model, key, _insert_only, summed, _latest in moved:
+            (adding if summed["sessions"] > 0 else taking).rows.append((key, {}, summed, {}))
+        added = {tuple(key.values()): summed["sessions"] for key, _none, summed, _days in adding.rows}
+        for *key, sessions in counter_writes.add_counting(adding, connection):
+            if sessions == added[tuple(key)]:  # it holds only what was just added: it is new
+                self._count_reached(*key, change=1)
+        if not taking.rows:
+            return
+        keys = [tuple(key.values()) for key, _none, _summed, _days in taking.rows]
         before = {tuple(row[:4]): row[4] for row in connection.execute(_REACH_SESSIONS, {"keys": keys})}
-        gone = set()
-        for key, delta in moved:
-            sessions = before.get(tuple(key.values()), 0)
-            if change := int(sessions + delta > 0) - int(sessions > 0):
-                actor = {"commune_id": key["commune_id"], "kind": key["kind"], "actor_id": key["actor_id"]}
-                self.add(ActivityTally, actor, households=change)
-            if sessions and sessions + delta == 0:
-                gone.add(tuple(key.values()))
-        return gone
+        gone = sorted(key for key, row in zip(keys, taking.rows, strict=True) if before.get(key) == -row[2]["sessions"])
+        if gone:
+            connection.execute(_REACH_GONE, {"keys": gone})
+            for key in gone:
+                self._count_reached(*key, change=-1)
+        taking.rows = [row for key, row in zip(keys, taking.rows, strict=True) if key not in gone]
+        counter_writes.write([taking], connection)
+
+    def _count_reached(self, commune_id: int, kind: str, actor_id: int, _household_id: int, change: int) -> None:
+        self.add(ActivityTally, {"commune_id": commune_id, "kind": kind, "actor_id": actor_id}, households=change)
 
     def write(self) -> None:
         """Write the moves. First what belongs to the locked households alone (learned
-        topics, reach rows that go); then the shared counter rows, table after table (activity
-        first), each in key order, so two writers never wait on each other in a circle. Those
-        go in few statements (counter_writes): logging a session moves a dozen rows."""
+        topics, reach rows); then the shared counter rows, table after table (activity first),
+        each in key order, so two writers never wait on each other in a circle. Those go in
+        few statements (counter_writes): logging a session moves a dozen rows."""
         # The session's own connection: the same transaction, without the session's work on
         # each statement.
         connection = db.session.connection()
@@ -388,15 +393,13 @@ class _Moves:
             for household_id, topic_id in connection.execute(_TEACH, taught):
                 key = {"commune_id": self._commune_of[household_id], "topic_id": topic_id}
                 self.add(CommuneTopicTally, key, households=1)
-        if gone := self._count_reach(connection):
-            # Reach rows live only while above zero: the last session out deletes the row.
-            connection.execute(_REACH_GONE, {"keys": sorted(gone)})
+        self._write_reach(connection)
         if self.last_days_of:
             _refresh_last_days(self.last_days_of, connection)
         steps: list = [counter_writes.SetCounted(self.households, utcnow())]
         for row_key in sorted(self._rows):
             model, key, insert_only, summed, latest = self._rows[row_key]
-            if not any(summed.values()) or (model is ReachTally and tuple(key.values()) in gone):
+            if not any(summed.values()):
                 continue
             kind = counter_writes.Take if any(delta < 0 for delta in summed.values()) else counter_writes.Add
             if not (type(steps[-1]) is kind and steps[-1].model is model):
