@@ -5,6 +5,8 @@ A write is a list of steps, in the order their rows must be locked:
 - `Take`: add deltas, some negative, to rows of one counter table that must exist (they
   were counted before; a missing one means the counters are out of step);
 - `SetCounted`: the households' counted state (their rows are locked already).
+`add_counting` carries out one Add step alone and answers the rows' new counts (a reach row
+that holds only what was just added is new, and moves its volunteer's households).
 
 On PostgreSQL every step goes in one statement, its rows sent as one JSON list: each step is
 a WITH query that starts only once the one before it has run (its rows wait on a count of
@@ -70,7 +72,7 @@ def write(steps: list[Add | SetCounted], connection) -> None:
             for row in _values(step):
                 _check_found(step, connection.execute(_take_one(table, key), row).rowcount, expected=1)
         else:
-            statement = _upsert_one(*_shape(step))
+            statement = _upsert_one(*_shape(step)[1:])
             values = _values(step)
             connection.execute(statement, values[0] if len(values) == 1 else values)
 
@@ -144,7 +146,7 @@ def _kept_later(table: sa.Table, new) -> dict:
 
 
 @cache
-def _upsert_one(kind, table: sa.Table, key: tuple[str, ...], insert_only: tuple[str, ...]) -> sa.TextClause:
+def _upsert_one(table: sa.Table, key: tuple[str, ...], insert_only: tuple[str, ...]) -> sa.TextClause:
     """SQLite: INSERT … ON CONFLICT (key) DO UPDATE adding every counter, for one row."""
     counters, latest = _columns(table)
     binds = [sa.bindparam(name, type_=table.c[name].type) for name in (*key, *insert_only, *counters, *latest)]
