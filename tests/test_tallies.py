@@ -404,9 +404,8 @@ def snapshot() -> dict:
     return {table.name: sorted(tuple(row) for row in db.session.execute(sa.select(table))) for table in COUNTER_TABLES}
 
 
-def test_check_reads_counters_that_went_back_to_zero_as_absent(app, world, runner):
-    """Deleting a day's only session leaves its counter rows at zero, where a rebuild makes no
-    row at all: the same figures, so `tallies check` must find the counters in step."""
+def one_session_today(world) -> TrainingSession:
+    """From a fresh start: one session today with one household of the first village."""
     by_village = reset(world)
     village = world["villages"][0]
     raw = {
@@ -414,6 +413,13 @@ def test_check_reads_counters_that_went_back_to_zero_as_absent(app, world, runne
         "topics": ["vneid"], "households": [{"id": by_village[village.id][0].id}],
     }  # fmt: skip
     session, _created = logbook.log_session(raw, world["people"][COMMUNE_A]["volunteer"])
+    return session
+
+
+def test_check_reads_counters_that_went_back_to_zero_as_absent(app, world, runner):
+    """Deleting a day's only session leaves its counter rows at zero, where a rebuild makes no
+    row at all: the same figures, so `tallies check` must find the counters in step."""
+    session = one_session_today(world)
     logbook.delete_session(session, world["people"][COMMUNE_A]["officer"])
     assert db.session.scalar(sa.select(sa.func.count()).where(CommuneDay.sessions == 0)) >= 1
     result = runner.invoke(args=["tallies", "check"])
@@ -423,17 +429,11 @@ def test_check_reads_counters_that_went_back_to_zero_as_absent(app, world, runne
 def test_a_write_that_finds_a_counter_row_missing_stops_and_writes_nothing(app, world):
     """Counters out of step with the raw rows (here a day's row deleted by hand) are never
     papered over: taking a session away needs the rows it was counted in."""
-    by_village = reset(world)
-    village = world["villages"][0]
-    raw = {
-        "uuid": str(uuid.uuid4()), "date": local_today().isoformat(), "village_id": village.id,
-        "topics": ["vneid"], "households": [{"id": by_village[village.id][0].id}],
-    }  # fmt: skip
-    session, _created = logbook.log_session(raw, world["people"][COMMUNE_A]["volunteer"])
+    session = one_session_today(world)
     db.session.execute(sa.delete(CommuneDay))
     db.session.commit()
     with pytest.raises(RuntimeError, match=r"commune_day .* out of step"):
         logbook.delete_session(session, world["people"][COMMUNE_A]["officer"])
     db.session.rollback()
     assert db.session.get(TrainingSession, session.id).deleted_at is None
-    assert db.session.scalar(sa.select(VillageTally.trained).where(VillageTally.village_id == village.id)) == 1
+    assert db.session.scalar(sa.select(VillageTally.trained).where(VillageTally.village_id == session.village_id)) == 1
