@@ -293,13 +293,7 @@ def test_rebuild_gives_the_same_counters(app, world):
 
 
 def test_tallies_check_and_rebuild_commands(app, world, runner):
-    by_village = reset(world)
-    village = world["villages"][0]
-    raw = {
-        "uuid": str(uuid.uuid4()), "date": local_today().isoformat(), "village_id": village.id,
-        "topics": ["vneid"], "households": [{"id": by_village[village.id][0].id}],
-    }  # fmt: skip
-    logbook.log_session(raw, world["people"][COMMUNE_A]["volunteer"])
+    one_session_today(world)
     assert "Counters match" in runner.invoke(args=["tallies", "check"]).output
     db.session.execute(sa.update(VillageTally).values(trained=VillageTally.trained + 5))
     db.session.commit()

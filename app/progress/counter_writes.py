@@ -145,16 +145,18 @@ def _kept_later(table: sa.Table, new) -> dict:
     }
 
 
+def _adding_on_conflict(insert, table: sa.Table, key):
+    """The INSERT, adding its counters to the row already there when its key is taken."""
+    added = {name: table.c[name] + insert.excluded[name] for name in _columns(table)[0]}
+    return insert.on_conflict_do_update(index_elements=list(key), set_={**added, **_kept_later(table, insert.excluded)})
+
+
 @cache
 def _upsert_one(table: sa.Table, key: tuple[str, ...], insert_only: tuple[str, ...]) -> sa.TextClause:
     """SQLite: INSERT … ON CONFLICT (key) DO UPDATE adding every counter, for one row."""
     counters, latest = _columns(table)
     binds = [sa.bindparam(name, type_=table.c[name].type) for name in (*key, *insert_only, *counters, *latest)]
-    statement = sqlite.insert(table).values({bind.key: bind for bind in binds})
-    added = {name: table.c[name] + statement.excluded[name] for name in counters}
-    statement = statement.on_conflict_do_update(
-        index_elements=list(key), set_={**added, **_kept_later(table, statement.excluded)}
-    )
+    statement = _adding_on_conflict(sqlite.insert(table).values({bind.key: bind for bind in binds}), table, key)
     return _compiled(statement, "sqlite", binds)
 
 
@@ -216,33 +218,25 @@ def _add_statement(table: sa.Table, key, insert_only, prefix: str, gate):
     columns = [*key, *insert_only, *counters, *latest]
     rows, binds = _rows_of(_types(table, columns), prefix, gate)
     statement = postgresql.insert(table).from_select(columns, sa.select(*(rows.c[name] for name in columns)))
-    added = {name: table.c[name] + statement.excluded[name] for name in counters}
-    statement = statement.on_conflict_do_update(
-        index_elements=list(key), set_={**added, **_kept_later(table, statement.excluded)}
-    )
-    return statement, binds
+    return _adding_on_conflict(statement, table, key), binds
 
 
 @cache
 def _add_returning(table: sa.Table, key: tuple[str, ...], insert_only: tuple[str, ...], dialect_name: str):
     """An Add step's upsert of rows sent as one JSON list (`rows`), RETURNING each row's key
     and counters."""
-    counters, _latest = _columns(table)
+    counters, latest = _columns(table)
     if dialect_name == "postgresql":
         statement, binds = _add_statement(table, key, insert_only, prefix="", gate=None)
     else:
         # SQLite reads the list with json_each; an INSERT … SELECT with ON CONFLICT needs a WHERE.
         bind = sa.bindparam("rows", type_=sa.Text)
-        columns = [*key, *insert_only, *counters, *_columns(table)[1]]
+        columns = [*key, *insert_only, *counters, *latest]
         each = sa.func.json_each(bind).table_valued("value")
         rows = sa.select(
             *(sa.func.json_extract(each.c.value, sa.literal_column(f"'$.{name}'")) for name in columns)
         ).where(sa.true())
-        statement = sqlite.insert(table).from_select(columns, rows)
-        added = {name: table.c[name] + statement.excluded[name] for name in counters}
-        statement = statement.on_conflict_do_update(
-            index_elements=list(key), set_={**added, **_kept_later(table, statement.excluded)}
-        )
+        statement = _adding_on_conflict(sqlite.insert(table).from_select(columns, rows), table, key)
         binds = [bind]
     statement = statement.returning(*(table.c[name] for name in (*key, *counters)))
     return _compiled(statement, dialect_name, binds)

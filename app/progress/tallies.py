@@ -309,8 +309,8 @@ class _Moves:
     an import of thousands of households into a few villages is a few writes, not thousands.
     Rows are written in a fixed order, so two writers lock them in the same order.
 
-    Also the households' new counted state and learned topics, written first (those rows
-    belong to households already locked, so their order does not matter)."""
+    Also what belongs to the locked households alone (their counted state, learned topics
+    and reach rows): no other writer can wait on those rows, so their order does not matter."""
 
     def __init__(self) -> None:
         self._rows: dict[tuple, tuple[type, dict, dict | None, dict[str, int], dict]] = {}
@@ -322,8 +322,8 @@ class _Moves:
         self.last_days_of: set[tuple[int, str, int]] = set()  # activity rows to read their last day for
 
     def add(self, model, key: dict, insert_only: dict | None = None, later: dict | None = None, **deltas: int) -> None:
-        """Sum `deltas` into the row's moves; `later` holds days (counter_writes.LATEST) the row takes if
-        they are later than its own."""
+        """Sum `deltas` into the row's moves; `later` holds days (counter_writes.LATEST) the
+        row takes if they are later than its own."""
         row_key = (model.__tablename__, *key.values())
         _, _, _, summed, latest = self._rows.setdefault(row_key, (model, key, insert_only, defaultdict(int), {}))
         for name, delta in deltas.items():
