@@ -238,7 +238,7 @@ def test_a_mirror_sees_edits_deletions_and_new_sessions_made_after_its_first_pag
     assert mirror[session_b.uuid]["counts"] is False
     assert mirror[unread.uuid]["status"] == "verified"
     assert mirror[new.uuid]["households"] == [
-        {"id": world["objects"]["household_id"][1], "uuid": new.attendances[0].household.uuid}
+        {"id": world["objects"]["household_id"][1], "uuid": new.households[0].uuid}
     ]
 
 

@@ -406,8 +406,8 @@ def one_session_today(world) -> TrainingSession:
         "uuid": str(uuid.uuid4()), "date": local_today().isoformat(), "village_id": village.id,
         "topics": ["vneid"], "households": [{"id": by_village[village.id][0].id}],
     }  # fmt: skip
-    session, _created = logbook.log_session(raw, world["people"][COMMUNE_A]["volunteer"])
-    return session
+    saved, _created = logbook.log_session(raw, world["people"][COMMUNE_A]["volunteer"])
+    return db.session.get(TrainingSession, saved.id)
 
 
 def test_check_reads_counters_that_went_back_to_zero_as_absent(app, world, runner):

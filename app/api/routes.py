@@ -106,18 +106,18 @@ def offline_pack():
     return jsonify(csrf_token=generate_csrf(), **build_offline_pack(current_user, get_locale().language))
 
 
-def session_json(session) -> dict:
+def session_json(session: services.SavedSession) -> dict:
     """A saved session as the API shows it."""
     return {
         "id": session.id,
         "uuid": session.uuid,
         "date": session.held_on.isoformat(),
         "village_id": session.village_id,
-        "commune_code": session.village.commune.code,
-        "topics": [topic.code for topic in session.topics],
+        "commune_code": session.commune_code,
+        "topics": session.topic_codes,
         "households": [
-            {"id": a.household.id, "uuid": a.household.uuid, "head_name": a.household.head_name}
-            for a in sorted(session.attendances, key=lambda a: a.household_id)
+            {"id": household.id, "uuid": household.uuid, "head_name": household.head_name}
+            for household in session.households
         ],
         "language": session.language,
         "attendees": session.attendees,

@@ -169,14 +169,23 @@ def visible_or_404(obj, user: User | None = None):
     return obj
 
 
-def get_all_visible_or_404(model, object_ids, user: User | None = None) -> dict:
+def get_all_visible_or_404(model, object_ids, user: User | None = None, rows: sa.Select | None = None) -> dict:
     """Several objects by id in one query ({id: object}), or 404 when any of them is missing
-    or belongs to another commune, as `get_visible_or_404` would for each."""
+    or belongs to another commune, as `get_visible_or_404` would for each. `rows`: a select
+    of plain columns (id and commune_id among them) by the list `ids`, to read rows instead
+    of objects."""
     user = user or current_user
     wanted = set(object_ids)
     if not all(0 < object_id <= MAX_ID for object_id in wanted):
         abort(404)
-    found = {obj.id: obj for obj in db.session.scalars(_by_ids(model), {"ids": list(wanted)})} if wanted else {}
+    found = {}
+    if wanted:
+        parameters = {"ids": list(wanted)}
+        if rows is None:
+            read = db.session.scalars(_by_ids(model), parameters)
+        else:
+            read = db.session.connection().execute(rows, parameters)
+        found = {obj.id: obj for obj in read}
     if len(found) != len(wanted) or not all(is_visible(user, obj) for obj in found.values()):
         abort(404)
     return found

@@ -76,9 +76,10 @@ def likely_duplicates(village_id: int, head_name: str, phone: str | None) -> lis
     )
 
 
-def add_household(village: Village, new: NewHousehold, actor: User, *, count: bool = True) -> Household:
+def add_household(village, new: NewHousehold, actor: User, *, count: bool = True) -> Household:
     """Create a household (or return the one this uuid already made) with an audit row.
-    count=False leaves the counters to the caller, who recounts it with others at once."""
+    `village`: a Village, or any row with its id and commune_id. count=False leaves the
+    counters to the caller, who recounts it with others at once."""
     existing = db.session.scalar(sa.select(Household).where(Household.uuid == new.uuid))
     if existing is not None:
         return existing
@@ -86,7 +87,7 @@ def add_household(village: Village, new: NewHousehold, actor: User, *, count: bo
     household = Household(
         uuid=new.uuid,
         commune_id=village.commune_id,
-        village=village,
+        village_id=village.id,
         head_name=head_name,
         head_name_folded=fold(head_name),
         address=clean_name(new.address) or None,

@@ -58,10 +58,8 @@ def create():
             return _render_form(form), 409
         flash(_("This session was already saved. To change it, use Edit."), "info")
         return redirect(url_for("logbook.detail", session_id=conflict.session.id))
-    names = ", ".join(attendance.household.head_name for attendance in session.attendances)
-    flash(
-        _("Session saved. Households counted (%(n)d): %(names)s.", n=len(session.attendances), names=names), "success"
-    )
+    names = ", ".join(household.head_name for household in session.households)
+    flash(_("Session saved. Households counted (%(n)d): %(names)s.", n=len(session.households), names=names), "success")
     return redirect(url_for("logbook.detail", session_id=session.id))
 
 

@@ -14,17 +14,14 @@ import uuid as uuid_module
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from functools import cache
-from typing import Any
+from typing import Any, NamedTuple
 
 import sqlalchemy as sa
-import sqlalchemy.orm as so
 from flask import abort
 from flask_babel import format_decimal
 from flask_babel import gettext as _
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import make_transient_to_detached
-from sqlalchemy.orm.attributes import set_committed_value
 from werkzeug.exceptions import NotFound
 
 from app.auth.access import (
@@ -40,6 +37,7 @@ from app.extensions import db
 from app.households.services import NewHousehold, add_household
 from app.models import (
     Attendance,
+    Commune,
     Household,
     InstructionLanguage,
     SessionStatus,
@@ -78,15 +76,31 @@ class SessionConflict(Exception):
         self.session = session
 
 
+class ChosenVillage(NamedTuple):
+    """The session's village as validation reads it (a row, not an object)."""
+
+    id: int
+    commune_id: int
+    commune_code: str
+
+
+class ChosenTopic(NamedTuple):
+    """A chosen topic as validation reads it."""
+
+    id: int
+    code: str
+
+
 @dataclass
 class SessionData:
-    """A session's input after every rule has passed."""
+    """A session's input after every rule has passed. Validation reads plain rows, not
+    objects: the households' are their id, uuid, head_name, commune_id and deleted_at."""
 
     uuid: str
     held_on: date
-    village: Village
-    topics: list[Topic]
-    households: list[Household]
+    village: ChosenVillage
+    topics: list[ChosenTopic]
+    households: list[sa.Row]
     new_households: list[NewHousehold]
     language: str | None
     attendees: int | None
@@ -94,7 +108,55 @@ class SessionData:
     fingerprint: str = field(default="")
 
 
-def log_session(raw: dict[str, Any], user: User) -> tuple[TrainingSession, bool]:
+@dataclass(frozen=True)
+class SavedSession:
+    """A saved session as it is answered (the API's body, the form's message) and audited:
+    its row, its commune's code, its topics' codes in list order and its households (id,
+    uuid, head_name) by id. A new session is answered from what was just written, without
+    reading it back as objects: that bookkeeping cost more than writing it (bench.logging)."""
+
+    id: int
+    uuid: str
+    held_on: date
+    commune_id: int
+    commune_code: str
+    village_id: int
+    volunteer_id: int
+    team_id: int | None
+    topic_codes: list[str]
+    households: list[Any]
+    language: str | None
+    attendees: int | None
+    notes: str | None
+    status: str
+    deleted_at: None = None  # a session is saved, and answered, before anyone can delete it
+
+    @property
+    def household_ids(self) -> list[int]:
+        return [household.id for household in self.households]
+
+    @classmethod
+    def of(cls, session: TrainingSession) -> "SavedSession":
+        """A session loaded as an object (the same post again)."""
+        return cls(
+            id=session.id,
+            uuid=session.uuid,
+            held_on=session.held_on,
+            commune_id=session.commune_id,
+            commune_code=session.village.commune.code,
+            village_id=session.village_id,
+            volunteer_id=session.volunteer_id,
+            team_id=session.team_id,
+            topic_codes=session.topic_codes,
+            households=sorted((a.household for a in session.attendances), key=lambda household: household.id),
+            language=session.language,
+            attendees=session.attendees,
+            notes=session.notes,
+            status=session.status,
+        )
+
+
+def log_session(raw: dict[str, Any], user: User) -> tuple[SavedSession, bool]:
     """Save a new session, exactly once per uuid. Returns (session, created).
 
     The same uuid with the same content returns the saved session (created=False); with other
@@ -110,7 +172,7 @@ def log_session(raw: dict[str, Any], user: User) -> tuple[TrainingSession, bool]
         return _log_session_once(raw, user)
 
 
-def _log_session_once(raw: dict[str, Any], user: User) -> tuple[TrainingSession, bool]:
+def _log_session_once(raw: dict[str, Any], user: User) -> tuple[SavedSession, bool]:
     fingerprint = fingerprint_of(raw)
     try:
         data = validate(raw, user)
@@ -119,31 +181,31 @@ def _log_session_once(raw: dict[str, Any], user: User) -> tuple[TrainingSession,
         # since (the date is now too long ago, a household was removed).
         replay = _replay(raw, fingerprint, user)
         if replay is not None:
-            return replay, False
+            return SavedSession.of(replay), False
         raise
-    session = _insert_new_session(data, fingerprint, user)
-    if session is None:
+    saved = _insert_new_session(data, fingerprint, user)
+    if saved is None:
         # The uuid is taken: the same post again, or another post with the same uuid. Nearly
         # every post is new, so the INSERT finds this out rather than a read before it.
         db.session.rollback()  # the new households this post may have added
         replay = _replay(raw, fingerprint, user)
         if replay is None:  # sessions are never deleted from the table
             raise RuntimeError(f"session {data.uuid}: its uuid is taken, yet no session holds it")
-        return replay, False
-    tallies.session_changed(session, None, set())
-    record(user.id, "session.create", session, changes=session_fields(session))
+        return SavedSession.of(replay), False
+    tallies.session_logged(tallies.session_mark(saved), saved.household_ids, [topic.id for topic in data.topics])
+    record(user.id, "session.create", saved, object_type=TrainingSession.__tablename__, changes=session_fields(saved))
     _commit_keeping_loaded()
-    return session, True
+    return saved, True
 
 
-def _insert_new_session(data: SessionData, fingerprint: str, user: User) -> TrainingSession | None:
+def _insert_new_session(data: SessionData, fingerprint: str, user: User) -> SavedSession | None:
     """Save a new session: its row, then its topics and households (new households first).
     None, with nothing of the session written, when its uuid is already taken.
 
     The unit of work would write the same rows, but its bookkeeping for a session's handful
-    of rows costs more than all the rest of logging it (bench.logging): the rows of topics
-    and households go in directly, and the session is given them as if it had loaded them."""
-    # New households are counted with the session's other households (session_changed), in
+    of rows costs more than all the rest of logging it (bench.logging): the rows go in
+    directly, and the answer is made of what was written."""
+    # New households are counted with the session's other households (session_logged), in
     # one pass that locks households before counters: counting each one here would lock its
     # village's counter first, and two writers could then wait on each other (PostgreSQL).
     households = list(data.households)
@@ -170,18 +232,22 @@ def _insert_new_session(data: SessionData, fingerprint: str, user: User) -> Trai
     session_id = _insert_session_rows(connection, values, [topic.id for topic in data.topics], sorted(by_id))
     if session_id is None:
         return None
-    session = _as_loaded(
-        TrainingSession(
-            id=session_id, **values, review_note=None, reviewed_by_id=None, reviewed_at=None, deleted_at=None
-        )
+    return SavedSession(
+        id=session_id,
+        uuid=data.uuid,
+        held_on=data.held_on,
+        commune_id=data.village.commune_id,
+        commune_code=data.village.commune_code,
+        village_id=data.village.id,
+        volunteer_id=user.id,
+        team_id=user.team_id,
+        topic_codes=[topic.code for topic in data.topics],
+        households=[by_id[household_id] for household_id in sorted(by_id)],
+        language=data.language,
+        attendees=data.attendees,
+        notes=data.notes,
+        status=SessionStatus.PENDING,
     )
-    attendances = [_as_loaded(Attendance(session_id=session.id, household_id=hid)) for hid in sorted(by_id)]
-    for attendance in attendances:
-        set_committed_value(attendance, "household", by_id[attendance.household_id])
-    set_committed_value(session, "village", data.village)
-    set_committed_value(session, "topics", data.topics)
-    set_committed_value(session, "attendances", attendances)
-    return session
 
 
 def _insert_session_rows(connection, values: dict, topic_ids: list[int], household_ids: list[int]) -> int | None:
@@ -253,17 +319,10 @@ def _insert_session_unless_taken(dialect_name: str) -> sa.TextClause:
     return sa.text(text).bindparams(*(sa.bindparam(bind.key, type_=bind.type) for bind in binds))
 
 
-def _as_loaded(row):
-    """The object of a row just written with a plain INSERT, in the session as if loaded."""
-    make_transient_to_detached(row)
-    db.session.add(row)
-    return row
-
-
 def _commit_keeping_loaded() -> None:
-    """Commit without expiring the objects in memory. The caller answers with the session,
-    its topics and its households, which hold exactly what was just written: reading them
-    all back, one query each, would double the cost of logging a session (bench.logging)."""
+    """Commit without expiring the objects in memory: the signed-in user and any household
+    this post created hold exactly what was just written, and reading them back after the
+    answer is made would cost a query each."""
     session = db.session()
     expire_on_commit, session.expire_on_commit = session.expire_on_commit, False
     try:
@@ -385,13 +444,13 @@ def validate(raw: dict[str, Any], user: User, current: TrainingSession | None = 
     )
 
 
-def session_fields(session: TrainingSession) -> dict[str, Any]:
+def session_fields(session: TrainingSession | SavedSession) -> dict[str, Any]:
     """What the audit trail keeps of a session's content."""
     return {
         "date": session.held_on.isoformat(),
         "village_id": session.village_id,
-        "topics": sorted(topic.code for topic in session.topics),
-        "household_ids": sorted(attendance.household_id for attendance in session.attendances),
+        "topics": sorted(session.topic_codes),
+        "household_ids": sorted(session.household_ids),
         "language": session.language,
         "attendees": session.attendees,
         "notes": session.notes,
@@ -441,11 +500,11 @@ def _replay(raw: dict, fingerprint: str, user: User) -> TrainingSession | None:
 
 def _apply(session: TrainingSession, data: SessionData, user: User) -> None:
     session.held_on = data.held_on
-    session.village = data.village
+    session.village = db.session.get(Village, data.village.id)
     session.language = data.language
     session.attendees = data.attendees
     session.notes = data.notes
-    session.topics = data.topics
+    session.topics = list(db.session.scalars(_TOPICS_BY_ID, {"ids": [topic.id for topic in data.topics]}))
     households = list(data.households)
     # New households are counted with the session's other households (session_changed), in
     # one pass that locks households before counters: counting each one here would lock its
@@ -458,39 +517,46 @@ def _apply(session: TrainingSession, data: SessionData, user: User) -> None:
     session.attendances += [Attendance(household_id=hid) for hid in sorted(wanted - present)]
 
 
-def _village_and_topics(village_id: int | None, codes: Any, user: User, problem) -> tuple[Village | None, list]:
+def _village_and_topics(village_id: int | None, codes: Any, user: User, problem) -> tuple[ChosenVillage | None, list]:
     """The village (404 unless the user may see it) and the chosen topics that are active,
     read together: one query is a round trip less on every session logged (bench.logging)."""
     wanted = sorted({str(code) for code in codes}) if isinstance(codes, list) else []
     if not wanted:
         problem("topics", _("Choose at least one topic."))
     village, topics = None, []
+    connection = db.session.connection()
     if village_id is not None:
-        rows = db.session.execute(_VILLAGE_AND_TOPICS, {"id": village_id, "codes": wanted}).all()
-        village = visible_or_404(rows[0].Village if rows else None, user)
-        topics = [row.Topic for row in rows if row.Topic is not None]
+        rows = connection.execute(_VILLAGE_AND_TOPICS, {"id": village_id, "codes": wanted}).all()
+        village = visible_or_404(ChosenVillage(*rows[0][:3]) if rows else None, user)
+        topics = [ChosenTopic(row.topic_id, row.topic_code) for row in rows if row.topic_id is not None]
     elif wanted:
-        topics = list(db.session.scalars(_ACTIVE_TOPICS, {"codes": wanted}))
+        topics = [ChosenTopic(*row) for row in connection.execute(_ACTIVE_TOPICS, {"codes": wanted})]
     if wanted and len(topics) != len(wanted):
         problem("topics", _("One of the topics is not on the list."))
     return village, topics
 
 
 _ACTIVE = sa.and_(Topic.code.in_(sa.bindparam("codes", expanding=True)), Topic.is_active)
-_ACTIVE_TOPICS = sa.select(Topic).where(_ACTIVE).order_by(Topic.sort_order)
+_ACTIVE_TOPICS = sa.select(Topic.id, Topic.code).where(_ACTIVE).order_by(Topic.sort_order)
+_TOPICS_BY_ID = sa.select(Topic).where(Topic.id.in_(sa.bindparam("ids", expanding=True))).order_by(Topic.sort_order)
 # A row for each chosen topic that is active, the village on each (one row without a topic
-# when none is), with its commune: the API's answer names the commune. Built once, as
-# building a query with a loader option costs more than running it.
+# when none is), with its commune's code: the API's answer names the commune.
 _VILLAGE_AND_TOPICS = (
-    sa.select(Village, Topic)
-    .options(so.joinedload(Village.commune))
+    sa.select(Village.id, Village.commune_id, Commune.code, Topic.id.label("topic_id"), Topic.code.label("topic_code"))
+    .join(Commune, Commune.id == Village.commune_id)
     .outerjoin(Topic, _ACTIVE)
     .where(Village.id == sa.bindparam("id"))
     .order_by(Topic.sort_order)
 )
 
 
-def _households(items: Any, village: Village | None, user: User, problem) -> tuple[list, list]:
+# What logging needs of a household, as a plain row (see SessionData).
+_HOUSEHOLD_COLUMNS = (Household.id, Household.uuid, Household.head_name, Household.commune_id, Household.deleted_at)
+_HOUSEHOLDS_BY_ID = sa.select(*_HOUSEHOLD_COLUMNS).where(Household.id.in_(sa.bindparam("ids", expanding=True)))
+_HOUSEHOLDS_BY_UUID = sa.select(*_HOUSEHOLD_COLUMNS).where(Household.uuid.in_(sa.bindparam("uuids", expanding=True)))
+
+
+def _households(items: Any, village: ChosenVillage | None, user: User, problem) -> tuple[list, list]:
     """Existing households (by id) and new ones (by uuid) from the posted list."""
     if not isinstance(items, list) or not items:
         problem("households", _("Add at least one household."))
@@ -498,7 +564,7 @@ def _households(items: Any, village: Village | None, user: User, problem) -> tup
     if len(items) > MAX_HOUSEHOLDS:
         problem("households", _("A session can have at most %(n)d households.", n=MAX_HOUSEHOLDS))
         return [], []
-    existing: dict[int, Household] = {}
+    existing: dict[int, sa.Row] = {}
     new: dict[str, NewHousehold] = {}
     chosen: list[int] = []  # existing households by id, loaded below in one query
     for index, item in enumerate(items):
@@ -515,7 +581,7 @@ def _households(items: Any, village: Village | None, user: User, problem) -> tup
             parsed = _new_household(item, index, problem)
             if parsed is not None:
                 new[parsed.uuid] = parsed
-    loaded = get_all_visible_or_404(Household, chosen, user)
+    loaded = get_all_visible_or_404(Household, chosen, user, rows=_HOUSEHOLDS_BY_ID)
     for household_id in chosen:
         household = loaded[household_id]
         if household.deleted_at is not None:
@@ -523,7 +589,7 @@ def _households(items: Any, village: Village | None, user: User, problem) -> tup
         existing[household.id] = household
     # A household typed offline and already created by an earlier post counts as existing.
     if new:
-        known = db.session.scalars(sa.select(Household).where(Household.uuid.in_(new))).all()
+        known = db.session.connection().execute(_HOUSEHOLDS_BY_UUID, {"uuids": list(new)}).all()
         for household in known:
             if not is_visible(user, household):
                 abort(404)

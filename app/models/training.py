@@ -88,6 +88,14 @@ class TrainingSession(db.Model):
     topics: so.Mapped[list[Topic]] = so.relationship(secondary=session_topic, order_by=Topic.sort_order)
     attendances: so.Mapped[list["Attendance"]] = so.relationship(back_populates="session", cascade="all, delete-orphan")
 
+    @property
+    def topic_codes(self) -> list[str]:
+        return [topic.code for topic in self.topics]
+
+    @property
+    def household_ids(self) -> list[int]:
+        return sorted(attendance.household_id for attendance in self.attendances)
+
     def __repr__(self) -> str:
         return f"<TrainingSession {self.id} {self.held_on}>"
 

@@ -101,20 +101,30 @@ def session_changed(session: TrainingSession, before: SessionMark | None, househ
     db.session.flush()
     after = session_mark(session)
     households_after = attendee_ids(session)
+    if before is None:
+        session_logged(after, households_after, [topic.id for topic in session.topics])
+        return
     moves = _Moves()
-    if before is not None and before.counts:
+    if before.counts:
         _move_session(before, households_before, -1, moves)
-    if after is not None and after.counts:
+    if after.counts:
         _move_session(after, households_after, 1, moves)
     # The session's own rows are written with the households' moves, after their locks.
-    if before is None:
-        _count_in_new_session(session, after, moves)
-    else:
-        _recount(households_before | households_after, moves)
-    if before is not None:
-        # A new session only moves its actors' last day forward, in their upserts (`later`);
-        # any other change may take away someone's last session.
-        moves.last_days_of = {*before.actor_keys(), *(after.actor_keys() if after else ())}
+    _recount(households_before | households_after, moves)
+    # A new session only moves its actors' last day forward, in their upserts (`later`);
+    # any other change may take away someone's last session.
+    moves.last_days_of = {*before.actor_keys(), *after.actor_keys()}
+    moves.write()
+
+
+def session_logged(mark: SessionMark, household_ids, topic_ids: list[int]) -> None:
+    """Move the counters for a new session: `session_changed` from the session's mark and
+    ids alone, for a session written as plain rows rather than as an object (app/logbook)."""
+    moves = _Moves()
+    if mark.counts:
+        _move_session(mark, set(household_ids), 1, moves)
+    # The session's own rows are written with the households' moves, after their locks.
+    _count_in_new_session(mark, sorted(set(household_ids)), topic_ids, moves)
     moves.write()
 
 
@@ -223,14 +233,13 @@ def _recount(household_ids, moves: "_Moves") -> None:
             moves.unlearn(household, topic_id)
 
 
-def _count_in_new_session(session: TrainingSession, mark: SessionMark, moves: "_Moves") -> None:
+def _count_in_new_session(mark: SessionMark, ids: list[int], topic_ids: list[int], moves: "_Moves") -> None:
     """Add the moves of a new session's households. A new session only adds: a household it
     counts for is trained from the earlier of its first day and this session's day, and has
     learned this session's topics too. That follows from each household's own counted state,
     read under its lock, without reading all its sessions again as `_recount` does (logging
     is the write done most often). A household whose counted state is not its registered
     state (never the case once the counters are exact) is recounted from the raw rows."""
-    ids = sorted(attendee_ids(session))
     households = _locked_households(ids)
     if any(household.is_counted != (household.deleted_at is None) for household in households):
         _recount(ids, moves)
@@ -241,7 +250,7 @@ def _count_in_new_session(session: TrainingSession, mark: SessionMark, moves: "_
         _move_household(household, registered, min(days, default=None) if registered else None, moves)
     if mark.counts:
         registered = [household for household in households if household.deleted_at is None]
-        moves.teach(registered, [topic.id for topic in session.topics])
+        moves.teach(registered, topic_ids)
 
 
 # What counting needs of some households, read under their locks (see `_locked_households`).
