@@ -11,7 +11,7 @@ import hashlib
 import json
 import re
 import uuid as uuid_module
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from functools import cache
 from typing import Any, NamedTuple
@@ -47,7 +47,7 @@ from app.models import (
     Village,
     session_topic,
 )
-from app.models.audit import record
+from app.models.audit import INSERT_EVENT, AuditEvent, event_values, record
 from app.progress import tallies
 from app.text import clean_name, normalise_phone
 
@@ -115,7 +115,7 @@ class SavedSession:
     uuid, head_name) by id. A new session is answered from what was just written, without
     reading it back as objects: that bookkeeping cost more than writing it (bench.logging)."""
 
-    id: int
+    id: int | None  # None only while it is being written
     uuid: str
     held_on: date
     commune_id: int
@@ -193,14 +193,13 @@ def _log_session_once(raw: dict[str, Any], user: User) -> tuple[SavedSession, bo
             raise RuntimeError(f"session {data.uuid}: its uuid is taken, yet no session holds it")
         return SavedSession.of(replay), False
     tallies.session_logged(tallies.session_mark(saved), saved.household_ids, [topic.id for topic in data.topics])
-    record(user.id, "session.create", saved, object_type=TrainingSession.__tablename__, changes=session_fields(saved))
     _commit_keeping_loaded()
     return saved, True
 
 
 def _insert_new_session(data: SessionData, fingerprint: str, user: User) -> SavedSession | None:
-    """Save a new session: its row, then its topics and households (new households first).
-    None, with nothing of the session written, when its uuid is already taken.
+    """Save a new session: its row, then its topics, households (new households first) and
+    audit row. None, with nothing of the session written, when its uuid is already taken.
 
     The unit of work would write the same rows, but its bookkeeping for a session's handful
     of rows costs more than all the rest of logging it (bench.logging): the rows go in
@@ -229,11 +228,8 @@ def _insert_new_session(data: SessionData, fingerprint: str, user: User) -> Save
         "created_at": now,
         "updated_at": now,
     }
-    session_id = _insert_session_rows(connection, values, [topic.id for topic in data.topics], sorted(by_id))
-    if session_id is None:
-        return None
-    return SavedSession(
-        id=session_id,
+    saved = SavedSession(
+        id=None,
         uuid=data.uuid,
         held_on=data.held_on,
         commune_id=data.village.commune_id,
@@ -248,19 +244,40 @@ def _insert_new_session(data: SessionData, fingerprint: str, user: User) -> Save
         notes=data.notes,
         status=SessionStatus.PENDING,
     )
+    event = event_values(
+        user.id,
+        "session.create",
+        object_type=TrainingSession.__tablename__,
+        commune_id=saved.commune_id,
+        changes=session_fields(saved),
+    )
+    session_id = _insert_session_rows(connection, values, [topic.id for topic in data.topics], sorted(by_id), event)
+    return None if session_id is None else replace(saved, id=session_id)
 
 
-def _insert_session_rows(connection, values: dict, topic_ids: list[int], household_ids: list[int]) -> int | None:
-    """Insert the session's row, its topics and its households: the new session's id, or None
-    with nothing written when its uuid is taken. One statement, so one round trip, on
-    PostgreSQL; three elsewhere (SQLite runs in the process)."""
+def _insert_session_rows(
+    connection, values: dict, topic_ids: list[int], household_ids: list[int], event: dict
+) -> int | None:
+    """Insert the session's row, its topics, its households and its audit row (`event`, but
+    the session's id): the new session's id, or None with nothing written when its uuid is
+    taken. One statement, so one round trip, on PostgreSQL; four elsewhere (SQLite runs in
+    the process)."""
     statement = _insert_session_unless_taken(connection.dialect.name)
     if connection.dialect.name == "postgresql":
-        return connection.scalar(statement, {**values, "topic_ids": topic_ids, "household_ids": household_ids})
+        return connection.scalar(
+            statement,
+            {
+                **values,
+                "topic_ids": topic_ids,
+                "household_ids": household_ids,
+                **{f"event_{name}": value for name, value in event.items()},
+            },
+        )
     session_id = connection.scalar(statement, values)
     if session_id is not None:
         connection.execute(_INSERT_TOPICS, {"session_id": session_id, "ids": topic_ids})
         connection.execute(_INSERT_ATTENDANCE, {"session_id": session_id, "ids": household_ids})
+        connection.execute(INSERT_EVENT, {**event, "object_id": str(session_id)})
     return session_id
 
 
@@ -278,6 +295,7 @@ _INSERT_ATTENDANCE = sa.insert(Attendance.__table__).from_select(
         Household.id.in_(sa.bindparam("ids", expanding=True))
     ),
 )
+_EVENT_COLUMNS = ("at", "actor_id", "action", "object_type", "commune_id", "changes")  # audit.event_values
 _SESSION_COLUMNS = (
     "uuid", "fingerprint", "held_on", "commune_id", "village_id", "volunteer_id", "team_id", "status",
     "language", "attendees", "notes", "created_at", "updated_at",
@@ -290,7 +308,7 @@ def _insert_session_unless_taken(dialect_name: str) -> sa.TextClause:
     when the uuid is taken. Compiled once per database: SQLAlchemy compiles its dialects'
     ON CONFLICT again on every call, which costs more than running it.
     On PostgreSQL, WITH queries on the new row insert its topics and households too
-    (`topic_ids`, `household_ids`): none when the uuid is taken."""
+    (`topic_ids`, `household_ids`), and its audit row (`event_…`): none when the uuid is taken."""
     table = TrainingSession.__table__
     dialect, compiler = (
         (sqlite, sqlite.base.SQLiteDialect) if dialect_name == "sqlite" else (postgresql, postgresql.base.PGDialect)
@@ -314,6 +332,17 @@ def _insert_session_unless_taken(dialect_name: str) -> sa.TextClause:
             rows_of_session.append(
                 sa.insert(rows).from_select(["session_id", column.table.name + "_id"], chosen).cte(f"new_{rows.name}")
             )
+        events = AuditEvent.__table__
+        event_binds = [sa.bindparam(f"event_{name}", type_=events.c[name].type) for name in _EVENT_COLUMNS]
+        binds += event_binds
+        # The changes are cast by the statement: the dialect's own cast (a bind followed by
+        # ::JSON) would hide the bind's name from text(), which reads no name before a colon.
+        rendered = [
+            sa.cast(sa.bindparam(bind.key, type_=sa.Text), bind.type) if isinstance(bind.type, sa.JSON) else bind
+            for bind in event_binds
+        ]
+        event = sa.select(*rendered, sa.cast(new_session.c.id, events.c.object_id.type)).select_from(new_session)
+        rows_of_session.append(sa.insert(events).from_select([*_EVENT_COLUMNS, "object_id"], event).cte("new_event"))
         statement = sa.select(new_session.c.id).add_cte(*rows_of_session)
     text = str(statement.compile(dialect=compiler(paramstyle="named")))
     return sa.text(text).bindparams(*(sa.bindparam(bind.key, type_=bind.type) for bind in binds))

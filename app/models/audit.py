@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
+from app.clock import utcnow
 from app.extensions import db
 
 if TYPE_CHECKING:
@@ -50,16 +51,31 @@ def record(
     if obj is not None and obj.id is None:
         db.session.flush()  # the row needs its id before the trail can name it
     db.session.connection().execute(
-        _INSERT_EVENT,
+        INSERT_EVENT,
         {
-            "actor_id": actor_id,
-            "action": action,
-            "object_type": object_type or (obj.__tablename__ if obj is not None else "app"),
+            **event_values(
+                actor_id,
+                action,
+                object_type=object_type or (obj.__tablename__ if obj is not None else "app"),
+                commune_id=commune_id if commune_id is not None else getattr(obj, "commune_id", None),
+                changes=changes,
+            ),
             "object_id": str(obj.id) if obj is not None and obj.id is not None else None,
-            "commune_id": commune_id if commune_id is not None else getattr(obj, "commune_id", None),
-            "changes": changes,
         },
     )
 
 
-_INSERT_EVENT = sa.insert(AuditEvent.__table__)
+def event_values(actor_id: int | None, action: str, *, object_type: str, commune_id: int | None, changes) -> dict:
+    """An audit row's values but its object's id, for a writer that inserts the row itself
+    with the object (app/logbook: one statement for a new session and its trail)."""
+    return {
+        "at": utcnow(),
+        "actor_id": actor_id,
+        "action": action,
+        "object_type": object_type,
+        "commune_id": commune_id,
+        "changes": changes,
+    }
+
+
+INSERT_EVENT = sa.insert(AuditEvent.__table__)
