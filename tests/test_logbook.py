@@ -6,6 +6,7 @@ import sqlalchemy as sa
 
 from app.clock import local_today
 from app.extensions import db
+from app.logbook.services import session_fields
 from app.models import Attendance, AuditEvent, Household, SessionStatus, TrainingSession
 from tests.conftest import COMMUNE_A, COMMUNE_B
 
@@ -324,6 +325,10 @@ class TestEditDeleteRestore:
         )
         assert event.commune_id == session.commune_id
         assert event.changes["topics"] == ["cashless", "vneid"]
+        # The row is written with the session, from what was posted: it must read as the
+        # trail reads the saved session.
+        assert event.changes == session_fields(session)
+        assert event.changes["household_ids"] == [attendance.household_id for attendance in session.attendances]
 
 
 class TestList:

@@ -106,6 +106,8 @@ class SessionData:
     attendees: int | None
     notes: str | None
     fingerprint: str = field(default="")
+    # The households were read with tallies.households_locked, and are locked (validate's `lock`).
+    households_locked: bool = False
 
 
 @dataclass(frozen=True)
@@ -175,7 +177,8 @@ def log_session(raw: dict[str, Any], user: User) -> tuple[SavedSession, bool]:
 def _log_session_once(raw: dict[str, Any], user: User) -> tuple[SavedSession, bool]:
     fingerprint = fingerprint_of(raw)
     try:
-        data = validate(raw, user)
+        # The read that checks the households also locks them for counting, where it can.
+        data = validate(raw, user, lock=tallies.locks_on_read())
     except (InvalidSession, NotFound):
         # The same post again answers with what was saved, even when its rules have changed
         # since (the date is now too long ago, a household was removed).
@@ -192,7 +195,12 @@ def _log_session_once(raw: dict[str, Any], user: User) -> tuple[SavedSession, bo
         if replay is None:  # sessions are never deleted from the table
             raise RuntimeError(f"session {data.uuid}: its uuid is taken, yet no session holds it")
         return SavedSession.of(replay), False
-    tallies.session_logged(tallies.session_mark(saved), saved.household_ids, [topic.id for topic in data.topics])
+    tallies.session_logged(
+        tallies.session_mark(saved),
+        saved.household_ids,
+        [topic.id for topic in data.topics],
+        locked=data.households if data.households_locked else None,
+    )
     _commit_keeping_loaded()
     return saved, True
 
@@ -402,8 +410,13 @@ def restore_session(session: TrainingSession, user: User) -> None:
         db.session.commit()
 
 
-def validate(raw: dict[str, Any], user: User, current: TrainingSession | None = None) -> SessionData:
-    """Every rule for a session's input, for both doors. Raises InvalidSession or 404."""
+def validate(
+    raw: dict[str, Any], user: User, current: TrainingSession | None = None, *, lock: bool = False
+) -> SessionData:
+    """Every rule for a session's input, for both doors. Raises InvalidSession or 404.
+    lock=True (a new session, where a read takes row locks): when every household is posted
+    by id, their read locks them for counting (tallies.households_locked), so counting
+    needs no read of its own."""
     if not isinstance(raw, dict):
         raise InvalidSession({"body": [_("Send the session as a JSON object.")]})
     errors: dict[str, list[str]] = {}
@@ -437,7 +450,7 @@ def validate(raw: dict[str, Any], user: User, current: TrainingSession | None = 
     if village_id is None:
         problem("village_id", _("Choose the village."))
     village, topics = _village_and_topics(village_id, raw.get("topics"), user, problem)
-    households, new_households = _households(raw.get("households"), village, user, problem)
+    households, new_households, households_locked = _households(raw.get("households"), village, user, problem, lock)
 
     language = raw.get("language") or None
     # A list, not a set: a posted language may be a JSON list or object, which cannot be hashed.
@@ -470,6 +483,7 @@ def validate(raw: dict[str, Any], user: User, current: TrainingSession | None = 
         language=language,
         attendees=attendees,
         notes=notes,
+        households_locked=households_locked,
     )
 
 
@@ -582,17 +596,20 @@ _VILLAGE_AND_TOPICS = (
 # What logging needs of a household, as a plain row (see SessionData).
 _HOUSEHOLD_COLUMNS = (Household.id, Household.uuid, Household.head_name, Household.commune_id, Household.deleted_at)
 _HOUSEHOLDS_BY_ID = sa.select(*_HOUSEHOLD_COLUMNS).where(Household.id.in_(sa.bindparam("ids", expanding=True)))
+_HOUSEHOLDS_LOCKED = tallies.households_locked(Household.uuid, Household.head_name)
 _HOUSEHOLDS_BY_UUID = sa.select(*_HOUSEHOLD_COLUMNS).where(Household.uuid.in_(sa.bindparam("uuids", expanding=True)))
 
 
-def _households(items: Any, village: ChosenVillage | None, user: User, problem) -> tuple[list, list]:
-    """Existing households (by id) and new ones (by uuid) from the posted list."""
+def _households(items: Any, village: ChosenVillage | None, user: User, problem, lock: bool) -> tuple[list, list, bool]:
+    """Existing households (by id) and new ones (by uuid) from the posted list, and whether
+    the existing ones were read locked (`lock`, and every one posted by id: households posted
+    by uuid are read by a second query, which would take its locks out of id order)."""
     if not isinstance(items, list) or not items:
         problem("households", _("Add at least one household."))
-        return [], []
+        return [], [], False
     if len(items) > MAX_HOUSEHOLDS:
         problem("households", _("A session can have at most %(n)d households.", n=MAX_HOUSEHOLDS))
-        return [], []
+        return [], [], False
     existing: dict[int, sa.Row] = {}
     new: dict[str, NewHousehold] = {}
     chosen: list[int] = []  # existing households by id, loaded below in one query
@@ -610,7 +627,8 @@ def _households(items: Any, village: ChosenVillage | None, user: User, problem) 
             parsed = _new_household(item, index, problem)
             if parsed is not None:
                 new[parsed.uuid] = parsed
-    loaded = get_all_visible_or_404(Household, chosen, user, rows=_HOUSEHOLDS_BY_ID)
+    locked = lock and len(chosen) == len(items)
+    loaded = get_all_visible_or_404(Household, chosen, user, rows=_HOUSEHOLDS_LOCKED if locked else _HOUSEHOLDS_BY_ID)
     for household_id in chosen:
         household = loaded[household_id]
         if household.deleted_at is not None:
@@ -628,7 +646,7 @@ def _households(items: Any, village: ChosenVillage | None, user: User, problem) 
         for household in existing.values():
             if household.commune_id != village.commune_id:
                 problem("households", _("%(name)s lives in another commune.", name=household.head_name))
-    return list(existing.values()), list(new.values())
+    return list(existing.values()), list(new.values()), locked
 
 
 def _new_household(item: dict, index: int, problem) -> NewHousehold | None:

@@ -117,14 +117,19 @@ def session_changed(session: TrainingSession, before: SessionMark | None, househ
     moves.write()
 
 
-def session_logged(mark: SessionMark, household_ids, topic_ids: list[int]) -> None:
+def session_logged(mark: SessionMark, household_ids, topic_ids: list[int], locked: list[sa.Row] | None = None) -> None:
     """Move the counters for a new session: `session_changed` from the session's mark and
-    ids alone, for a session written as plain rows rather than as an object (app/logbook)."""
+    ids alone, for a session written as plain rows rather than as an object (app/logbook).
+    `locked`: the rows of all its households, read with `households_locked` in this
+    transaction, where that read locks them; else they are locked and read here."""
+    ids = sorted(set(household_ids))
+    if locked is not None and sorted(household.id for household in locked) != ids:
+        raise ValueError(f"the locked households {[h.id for h in locked]} are not the session's {ids}")
     moves = _Moves()
     if mark.counts:
-        _move_session(mark, set(household_ids), 1, moves)
+        _move_session(mark, set(ids), 1, moves)
     # The session's own rows are written with the households' moves, after their locks.
-    _count_in_new_session(mark, sorted(set(household_ids)), topic_ids, moves)
+    _count_in_new_session(mark, ids, topic_ids, moves, locked)
     moves.write()
 
 
@@ -233,14 +238,16 @@ def _recount(household_ids, moves: "_Moves") -> None:
             moves.unlearn(household, topic_id)
 
 
-def _count_in_new_session(mark: SessionMark, ids: list[int], topic_ids: list[int], moves: "_Moves") -> None:
+def _count_in_new_session(
+    mark: SessionMark, ids: list[int], topic_ids: list[int], moves: "_Moves", locked: list[sa.Row] | None
+) -> None:
     """Add the moves of a new session's households. A new session only adds: a household it
     counts for is trained from the earlier of its first day and this session's day, and has
     learned this session's topics too. That follows from each household's own counted state,
     read under its lock, without reading all its sessions again as `_recount` does (logging
     is the write done most often). A household whose counted state is not its registered
     state (never the case once the counters are exact) is recounted from the raw rows."""
-    households = _locked_households(ids)
+    households = _locked_households(ids) if locked is None else locked
     if any(household.is_counted != (household.deleted_at is None) for household in households):
         _recount(ids, moves)
         return
@@ -253,14 +260,28 @@ def _count_in_new_session(mark: SessionMark, ids: list[int], topic_ids: list[int
         moves.teach(registered, topic_ids)
 
 
-# What counting needs of some households, read under their locks (see `_locked_households`).
-_LOCK_HOUSEHOLDS = (
-    sa.select(Household.id, Household.village_id, Household.commune_id, Household.deleted_at,
-              Household.is_counted, Household.trained_on)
-    .where(Household.id.in_(sa.bindparam("ids", expanding=True)))
-    .order_by(Household.id)
-    .with_for_update(key_share=True)
-)  # fmt: skip
+def households_locked(*columns) -> sa.Select:
+    """Households by the list `ids`, locked in id order as every writer locks them (see
+    `_recount`), with what counting needs of them and the given columns. A writer that reads
+    its households anyway can take their locks with that read, where a read takes row locks
+    (`locks_on_read`): app/logbook does, for a new session."""
+    return (
+        sa.select(Household.id, Household.village_id, Household.commune_id, Household.deleted_at,
+                  Household.is_counted, Household.trained_on, *columns)
+        .where(Household.id.in_(sa.bindparam("ids", expanding=True)))
+        .order_by(Household.id)
+        .with_for_update(key_share=True)
+    )  # fmt: skip
+
+
+def locks_on_read() -> bool:
+    """Whether `households_locked` locks the rows it reads, whenever it is run: on PostgreSQL
+    it does. SQLite has no row locks, and its one writer's lock begins with the first write,
+    so rows read before it must be read again after it."""
+    return db.session.connection().dialect.name == "postgresql"
+
+
+_LOCK_HOUSEHOLDS = households_locked()
 
 
 def _locked_households(ids: list[int]) -> list[sa.Row]:
