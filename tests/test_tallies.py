@@ -431,3 +431,18 @@ def test_a_write_that_finds_a_counter_row_missing_stops_and_writes_nothing(app, 
     db.session.rollback()
     assert db.session.get(TrainingSession, session.id).deleted_at is None
     assert db.session.scalar(sa.select(VillageTally.trained).where(VillageTally.village_id == session.village_id)) == 1
+
+
+def test_a_new_session_is_counted_from_locked_rows_only_when_they_are_its_households(app, world):
+    """Logging may hand over the households it read locked; rows of other households (or
+    too few) would count the wrong ones, so they are refused before anything is written."""
+    by_village = reset(world)
+    village = world["villages"][0]
+    first, second = by_village[village.id][:2]
+    volunteer = world["people"][COMMUNE_A]["volunteer"]
+    mark = tallies.SessionMark(village.commune_id, local_today(), volunteer.id, volunteer.team_id, counts=True)
+    rows = db.session.execute(tallies.households_locked(), {"ids": [first.id]}).all()
+    before = snapshot()
+    with pytest.raises(ValueError):
+        tallies.session_logged(mark, [first.id, second.id], [], locked=rows)
+    assert snapshot() == before
