@@ -5,15 +5,17 @@ A write is a list of steps, in the order their rows must be locked:
 - `Take`: add deltas, some negative, to rows of one counter table that must exist (they
   were counted before; a missing one means the counters are out of step);
 - `SetCounted`: the households' counted state (their rows are locked already).
-`add_counting` carries out one Add step alone and answers the rows' new counts (a reach row
-that holds only what was just added is new, and moves its volunteer's households).
+`answering` carries out steps that answer what they wrote, for rows that belong to locked
+households alone: an Add step answers its rows' new counts (a reach row that holds only what
+was just added is new, and moves its volunteer's households); `Teach` answers the topics its
+households learned just now (each moves its commune's topic counter).
 
-On PostgreSQL every step goes in one statement, its rows sent as one JSON list: each step is
-a WITH query that starts only once the one before it has run (its rows wait on a count of
-the one before), so rows are locked in the order given, as every writer locks them. Logging
-a session writes a dozen rows of six tables this way in one round trip instead of six, which
-matters most where the database is on another machine. Elsewhere (SQLite, in process) each
-step is its own statement.
+On PostgreSQL the steps of a call go in one statement, an Add step's rows sent as one JSON
+list. In `write`, each step is a WITH query that starts only once the one before it has run
+(its rows wait on a count of the one before), so rows are locked in the order given, as every
+writer locks them. Logging a session writes a dozen rows of six tables this way in one round
+trip instead of six, which matters most where the database is on another machine. Elsewhere
+(SQLite, in process) each step is its own statement.
 
 The statements are compiled once per shape: SQLAlchemy compiles its dialects' upserts again
 on every call, which costs more than running them.
@@ -28,7 +30,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.dialects.postgresql import JSONB
 
-from app.models import Household
+from app.models import Household, Topic, learned_topic
 
 COUNTERS = ("registered", "trained", "households", "sessions", "newly_trained")
 # Days a counter row keeps the latest of: a write sets them only to a later day.
@@ -46,6 +48,20 @@ class Add:
 @dataclass
 class Take(Add):
     """Rows that take away: each must exist."""
+
+
+@dataclass
+class Teach:
+    """Households that attended a session of these topics: each pair not learned yet is
+    learned now. The households must be locked (their learned topics are theirs alone)."""
+
+    households: list[int]
+    topics: list[int]
+
+    @property
+    def rows(self) -> list[int]:
+        """What the step writes for (none without topics), as `Add.rows` for other steps."""
+        return self.households if self.topics else []
 
 
 @dataclass
@@ -77,13 +93,38 @@ def write(steps: list[Add | SetCounted], connection) -> None:
             connection.execute(statement, values[0] if len(values) == 1 else values)
 
 
-def add_counting(step: Add, connection) -> list[sa.Row]:
-    """Carry out one Add step in one statement and answer each row's key and counters as they
-    stand after it (a counter equal to the row's delta: the row is new)."""
-    if not step.rows:
-        return []
-    statement = _add_returning(*_shape(step)[1:], connection.dialect.name)
-    return connection.execute(statement, {"rows": json.dumps(_values(step), default=date.isoformat)}).all()
+def answering(steps: list[Add | Teach], connection) -> list[list[tuple]]:
+    """Carry out steps that answer what they wrote, for each step in order: an Add step, each
+    row's key and counters as they stand after it (a counter equal to the row's delta: the row
+    is new); a Teach step, the (household, topic) pairs learned just now. Their rows must
+    belong to locked households: the steps run in no set order. On PostgreSQL, one statement."""
+    answers: list[list[tuple]] = [[] for _step in steps]
+    written = [number for number, step in enumerate(steps) if step.rows]
+    if not written:
+        return answers
+    if connection.dialect.name == "postgresql":
+        statement = _answering_in_one_statement(tuple(_shape(steps[number]) for number in written))
+        parameters = {}
+        for position, number in enumerate(written):
+            parameters.update(_answering_parameters(steps[number], f"s{position}_"))
+        for number, rows in zip(written, connection.execute(statement, parameters).one(), strict=True):
+            answers[number] = [tuple(row) for row in rows or []]
+        return answers
+    for number in written:
+        step = steps[number]
+        if isinstance(step, Teach):
+            rows = connection.execute(_TEACH, {"households": step.households, "topics": step.topics})
+        else:
+            statement = _add_returning(*_shape(step)[1:])
+            rows = connection.execute(statement, {"rows": json.dumps(_values(step), default=date.isoformat)})
+        answers[number] = [tuple(row) for row in rows]
+    return answers
+
+
+def _answering_parameters(step: Add | Teach, prefix: str) -> dict:
+    if isinstance(step, Teach):
+        return {prefix + "households": step.households, prefix + "topics": step.topics}
+    return {prefix + "rows": json.dumps(_values(step), default=date.isoformat)}
 
 
 def _write_in_one_statement(steps: list, connection) -> None:
@@ -109,8 +150,8 @@ def _check_found(step: Take, found: int, expected: int) -> None:
 
 def _shape(step) -> tuple:
     """What a step's statement depends on: its kind, its table and its columns."""
-    if isinstance(step, SetCounted):
-        return (SetCounted,)
+    if isinstance(step, SetCounted | Teach):
+        return (type(step),)
     key, insert_only = step.rows[0][0], step.rows[0][1]
     return (type(step), step.model.__table__, tuple(key), tuple(insert_only or {}))
 
@@ -222,24 +263,71 @@ def _add_statement(table: sa.Table, key, insert_only, prefix: str, gate):
 
 
 @cache
-def _add_returning(table: sa.Table, key: tuple[str, ...], insert_only: tuple[str, ...], dialect_name: str):
-    """An Add step's upsert of rows sent as one JSON list (`rows`), RETURNING each row's key
-    and counters."""
+def _add_returning(table: sa.Table, key: tuple[str, ...], insert_only: tuple[str, ...]):
+    """SQLite: an Add step's upsert of rows sent as one JSON list (`rows`), RETURNING each
+    row's key and counters (PostgreSQL: `_answering_in_one_statement`)."""
     counters, latest = _columns(table)
-    if dialect_name == "postgresql":
-        statement, binds = _add_statement(table, key, insert_only, prefix="", gate=None)
-    else:
-        # SQLite reads the list with json_each; an INSERT … SELECT with ON CONFLICT needs a WHERE.
-        bind = sa.bindparam("rows", type_=sa.Text)
-        columns = [*key, *insert_only, *counters, *latest]
-        each = sa.func.json_each(bind).table_valued("value")
-        rows = sa.select(
-            *(sa.func.json_extract(each.c.value, sa.literal_column(f"'$.{name}'")) for name in columns)
-        ).where(sa.true())
-        statement = _adding_on_conflict(sqlite.insert(table).from_select(columns, rows), table, key)
-        binds = [bind]
+    # SQLite reads the list with json_each; an INSERT … SELECT with ON CONFLICT needs a WHERE.
+    bind = sa.bindparam("rows", type_=sa.Text)
+    columns = [*key, *insert_only, *counters, *latest]
+    each = sa.func.json_each(bind).table_valued("value")
+    rows = sa.select(*(sa.func.json_extract(each.c.value, sa.literal_column(f"'$.{name}'")) for name in columns)).where(
+        sa.true()
+    )
+    statement = _adding_on_conflict(sqlite.insert(table).from_select(columns, rows), table, key)
     statement = statement.returning(*(table.c[name] for name in (*key, *counters)))
-    return _compiled(statement, dialect_name, binds)
+    return _compiled(statement, "sqlite", [bind])
+
+
+def _teaching(households_chosen, topics_chosen) -> sa.Insert:
+    """Every pair of the chosen households and topics not learned yet, and only those, back
+    in RETURNING."""
+    pairs = (
+        sa.select(Household.id, Topic.id)
+        .join(Topic, topics_chosen)
+        .where(
+            households_chosen,
+            ~sa.exists().where(learned_topic.c.household_id == Household.id, learned_topic.c.topic_id == Topic.id),
+        )
+    )
+    statement = sa.insert(learned_topic).from_select(["household_id", "topic_id"], pairs)
+    return statement.returning(learned_topic.c.household_id, learned_topic.c.topic_id)
+
+
+# SQLite: the households and topics bound as two lists.
+_TEACH = _teaching(
+    Household.id.in_(sa.bindparam("households", expanding=True)), Topic.id.in_(sa.bindparam("topics", expanding=True))
+)
+
+
+def _teach_statement(prefix: str):
+    """PostgreSQL: the households and topics bound as two arrays."""
+    households, topics = (
+        sa.bindparam(prefix + name, type_=postgresql.ARRAY(sa.Integer)) for name in ("households", "topics")
+    )
+    return _teaching(Household.id == sa.any_(households), Topic.id == sa.any_(topics)), [households, topics]
+
+
+@cache
+def _answering_in_one_statement(shapes: tuple[tuple, ...]) -> sa.TextClause:
+    """PostgreSQL: each step a WITH query, step n's values bound with the prefix `s<n>_`;
+    the answer is one row holding each step's returned rows as a JSON list (NULL: none)."""
+    steps, binds = [], []
+    for number, shape in enumerate(shapes):
+        prefix = f"s{number}_"
+        if shape[0] is Teach:
+            statement, step_binds = _teach_statement(prefix)
+        else:
+            table, key, insert_only = shape[1:]
+            statement, step_binds = _add_statement(table, key, insert_only, prefix=prefix, gate=None)
+            statement = statement.returning(*(table.c[name] for name in (*key, *_columns(table)[0])))
+        steps.append(statement.cte(f"step_{number}"))
+        binds += step_binds
+    answers = [
+        sa.select(sa.func.json_agg(sa.func.json_build_array(*step.c))).select_from(step).scalar_subquery()
+        for step in steps
+    ]
+    return _compiled(sa.select(*answers), "postgresql", binds)
 
 
 def _take_statement(table: sa.Table, key, _insert_only, prefix: str, gate):

@@ -311,22 +311,6 @@ _LEARN = sa.insert(learned_topic)
 _UNLEARN = sa.delete(learned_topic).where(
     learned_topic.c.household_id == sa.bindparam("household"), learned_topic.c.topic_id == sa.bindparam("topic")
 )
-# Every pair of these households and topics not learned yet, and only those, back in RETURNING.
-_TEACH = (
-    sa.insert(learned_topic)
-    .from_select(
-        ["household_id", "topic_id"],
-        sa.select(Household.id, Topic.id)
-        .join(Topic, Topic.id.in_(sa.bindparam("topics", expanding=True)))
-        .where(
-            Household.id.in_(sa.bindparam("households", expanding=True)),
-            ~sa.exists().where(learned_topic.c.household_id == Household.id, learned_topic.c.topic_id == Topic.id),
-        ),
-    )
-    .returning(learned_topic.c.household_id, learned_topic.c.topic_id)
-)
-
-
 _REACH_KEY = sa.tuple_(ReachTally.commune_id, ReachTally.kind, ReachTally.actor_id, ReachTally.household_id)
 _REACH_SESSIONS = sa.select(*_REACH_KEY.clauses, ReachTally.sessions).where(
     _REACH_KEY.in_(sa.bindparam("keys", expanding=True))
@@ -347,7 +331,7 @@ class _Moves:
         self.households: list[dict] = []
         self.learned: list[dict[str, int]] = []
         self.unlearned: list[dict[str, int]] = []
-        self.taught: list[dict[str, list[int]]] = []
+        self.taught: list[counter_writes.Teach] = []
         self._commune_of: dict[int, int] = {}  # household id -> commune id, for `taught`
         self.last_days_of: set[tuple[int, str, int]] = set()  # activity rows to read their last day for
 
@@ -375,21 +359,27 @@ class _Moves:
         is learned, and moves its commune's topic counter: which pairs those are is found
         when written (`write`), without reading what the households learned before."""
         if households and topic_ids:
-            self.taught.append({"households": [household.id for household in households], "topics": topic_ids})
+            self.taught.append(counter_writes.Teach([household.id for household in households], topic_ids))
             self._commune_of.update((household.id, household.commune_id) for household in households)
 
-    def _write_reach(self, connection) -> None:
-        """Write the reach rows, before the shared counters: they belong to the locked
-        households alone (only a writer holding a household's lock moves its reach rows), so
-        they can go in any order. A row that appears adds one to its volunteer's (or team's)
-        households; a row whose sessions fall to zero is deleted and takes one away."""
+    def _teach_and_reach(self, connection) -> None:
+        """Write the topics taught and the reach rows, before the shared counters: they belong
+        to the locked households alone (only a writer holding a household's lock moves its
+        learned topics and reach rows), so they can go in any order, and those that add go in
+        one statement (counter_writes.answering). A pair learned now moves its commune's topic
+        counter. A reach row that appears adds one to its volunteer's (or team's) households;
+        a row whose sessions fall to zero is deleted and takes one away."""
         moved = [row for row in self._rows.values() if row[0] is ReachTally and row[3]["sessions"]]
         self._rows = {row_key: row for row_key, row in self._rows.items() if row[0] is not ReachTally}
         adding, taking = counter_writes.Add(ReachTally), counter_writes.Take(ReachTally)
         for _model, key, _insert_only, summed, _latest in moved:
             (adding if summed["sessions"] > 0 else taking).rows.append((key, {}, summed, {}))
+        *learned_now, reached = counter_writes.answering([*self.taught, adding], connection)
+        for household_id, topic_id in (pair for pairs in learned_now for pair in pairs):
+            key = {"commune_id": self._commune_of[household_id], "topic_id": topic_id}
+            self.add(CommuneTopicTally, key, households=1)
         added = {tuple(key.values()): summed["sessions"] for key, _none, summed, _days in adding.rows}
-        for *key, sessions in counter_writes.add_counting(adding, connection):
+        for *key, sessions in reached:
             if sessions == added[tuple(key)]:  # it holds only what was just added: it is new
                 self._count_reached(*key, change=1)
         if not taking.rows:
@@ -419,11 +409,7 @@ class _Moves:
             connection.execute(_LEARN, self.learned)
         if self.unlearned:
             connection.execute(_UNLEARN, self.unlearned)
-        for taught in self.taught:
-            for household_id, topic_id in connection.execute(_TEACH, taught):
-                key = {"commune_id": self._commune_of[household_id], "topic_id": topic_id}
-                self.add(CommuneTopicTally, key, households=1)
-        self._write_reach(connection)
+        self._teach_and_reach(connection)
         if self.last_days_of:
             _refresh_last_days(self.last_days_of, connection)
         steps: list = [counter_writes.SetCounted(self.households, utcnow())]
