@@ -97,7 +97,9 @@ def answering(steps: list[Add | Teach], connection) -> list[list[tuple]]:
     """Carry out steps that answer what they wrote, for each step in order: an Add step, each
     row's key and counters as they stand after it (a counter equal to the row's delta: the row
     is new); a Teach step, the (household, topic) pairs learned just now. Their rows must
-    belong to locked households: the steps run in no set order. On PostgreSQL, one statement."""
+    belong to locked households: the steps run in no set order. On PostgreSQL, one statement,
+    in which every step sees the tables as they were before it: no two steps of a call may
+    write the same row."""
     answers: list[list[tuple]] = [[] for _step in steps]
     written = [number for number, step in enumerate(steps) if step.rows]
     if not written:
