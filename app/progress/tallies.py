@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
 
-from app.clock import utcnow
+from app.clock import local_today, utcnow
 from app.extensions import db
 from app.models import (
     COUNTER_TABLES,
@@ -761,9 +761,12 @@ def monthly(start: date, end: date, commune_id: int | None = None) -> list[tuple
 def _month_figures(start: date, end: date, commune_id: int | None = None, per_commune: bool = False) -> dict:
     """{(commune id or None, first day of month): [newly trained, sessions]} from start to end.
     Whole months come from the month counters; the days of a month cut by `start` or `end`
-    from the day counters."""
+    from the day counters. No session is held after today (logging refuses a later date), so
+    a month cut by an `end` of today or later is read whole: the dashboards' trend ends today,
+    and the days of its month were a scan of every commune's days (bench.dashboards)."""
     first_whole = start if start.day == 1 else _next_month(start)
-    after_whole = _next_month(end) if _next_month(end) - timedelta(days=1) == end else end.replace(day=1)
+    month_ends = _next_month(end) - timedelta(days=1) == end or end >= local_today()
+    after_whole = _next_month(end) if month_ends else end.replace(day=1)
 
     def summed(model, when, low: date, high: date) -> sa.Select:
         commune = model.commune_id if per_commune else sa.null()
