@@ -722,27 +722,40 @@ def village_progress(village_ids: list[int]) -> dict[int, tuple[int, int]]:
 
 def topic_rows(commune_id: int | None = None) -> list[tuple[Topic, int]]:
     """Trained households per topic (all topics, active first), for a commune or the province."""
-    households = sa.func.coalesce(sa.func.sum(CommuneTopicTally.households), 0)
-    join_on = CommuneTopicTally.topic_id == Topic.id
-    if commune_id is not None:
-        join_on = sa.and_(join_on, CommuneTopicTally.commune_id == commune_id)
-    rows = db.session.execute(
-        sa.select(Topic, households)
-        .outerjoin(CommuneTopicTally, join_on)
-        .group_by(Topic.id)
-        .order_by(Topic.is_active.desc(), Topic.sort_order)
-    ).all()
+    rows = db.session.execute(_topic_rows_statement(commune_id is not None), {"commune_id": commune_id}).all()
     return [(topic, int(count)) for topic, count in rows]
+
+
+@cache
+def _topic_rows_statement(of_one_commune: bool) -> sa.Select:
+    """Built once: building it cost more than running it. The counters are summed per topic
+    before the join: joined first, SQLite built an index of every commune's topic rows for
+    each view of the province dashboard."""
+    summed = sa.select(CommuneTopicTally.topic_id, sa.func.sum(CommuneTopicTally.households).label("households"))
+    if of_one_commune:
+        summed = summed.where(CommuneTopicTally.commune_id == sa.bindparam("commune_id"))
+    summed = summed.group_by(CommuneTopicTally.topic_id).subquery()
+    return (
+        sa.select(Topic, sa.func.coalesce(summed.c.households, 0))
+        .outerjoin(summed, summed.c.topic_id == Topic.id)
+        .order_by(Topic.is_active.desc(), Topic.sort_order)
+    )
 
 
 def newly_trained_between(start: date, end: date, commune_id: int | None = None) -> int:
     """Households trained for the first time between two dates (inclusive)."""
-    select = sa.select(sa.func.coalesce(sa.func.sum(CommuneDay.newly_trained), 0)).where(
-        CommuneDay.day.between(start, end)
+    statement = _NEWLY_TRAINED_BETWEEN[commune_id is not None]
+    return int(db.session.scalar(statement, {"start": start, "end": end, "commune_id": commune_id}))
+
+
+# Built once, with and without a commune: building it cost more than running it.
+_NEWLY_TRAINED_BETWEEN = {
+    of_one_commune: sa.select(sa.func.coalesce(sa.func.sum(CommuneDay.newly_trained), 0)).where(
+        CommuneDay.day.between(sa.bindparam("start", type_=sa.Date), sa.bindparam("end", type_=sa.Date)),
+        *([CommuneDay.commune_id == sa.bindparam("commune_id")] if of_one_commune else []),
     )
-    if commune_id is not None:
-        select = select.where(CommuneDay.commune_id == commune_id)
-    return int(db.session.scalar(select))
+    for of_one_commune in (False, True)
+}
 
 
 def monthly(start: date, end: date, commune_id: int | None = None) -> list[tuple[date, int, int]]:
@@ -768,26 +781,34 @@ def _month_figures(start: date, end: date, commune_id: int | None = None, per_co
     month_ends = _next_month(end) - timedelta(days=1) == end or end >= local_today()
     after_whole = _next_month(end) if month_ends else end.replace(day=1)
 
-    def summed(model, when, low: date, high: date) -> sa.Select:
-        commune = model.commune_id if per_commune else sa.null()
-        select = sa.select(commune, when, sa.func.sum(model.newly_trained), sa.func.sum(model.sessions))
-        select = select.where(when.between(low, high))
-        if commune_id is not None:
-            select = select.where(model.commune_id == commune_id)
-        return select.group_by(*([model.commune_id] if per_commune else []), when)
-
-    selects, day_ranges = [], [(start, end)]
+    reads, day_ranges = [], [(start, end)]
     if first_whole < after_whole:
-        selects.append(summed(CommuneMonth, CommuneMonth.month, first_whole, after_whole - timedelta(days=1)))
+        reads.append((CommuneMonth, first_whole, after_whole - timedelta(days=1)))
         day_ranges = [(start, first_whole - timedelta(days=1)), (after_whole, end)]
-    selects += [summed(CommuneDay, CommuneDay.day, low, high) for low, high in day_ranges if low <= high]
+    reads += [(CommuneDay, low, high) for low, high in day_ranges if low <= high]
     figures: dict[tuple, list[int]] = defaultdict(lambda: [0, 0])
-    for select in selects:
-        for commune, when, newly_trained, sessions in db.session.execute(select):
+    for model, low, high in reads:
+        statement = _summed_by_month(model, per_commune, commune_id is not None)
+        for commune, when, newly_trained, sessions in db.session.execute(
+            statement, {"low": low, "high": high, "commune_id": commune_id}
+        ):
             bucket = figures[commune, when.replace(day=1)]
             bucket[0] += int(newly_trained)
             bucket[1] += int(sessions)
     return dict(figures)
+
+
+@cache
+def _summed_by_month(model, per_commune: bool, of_one_commune: bool) -> sa.Select:
+    """Newly trained and sessions of a day or month counter between `low` and `high`, per
+    day or month (and per commune): built once, as building it cost more than running it."""
+    when = model.month if model is CommuneMonth else model.day
+    commune = model.commune_id if per_commune else sa.null()
+    select = sa.select(commune, when, sa.func.sum(model.newly_trained), sa.func.sum(model.sessions))
+    select = select.where(when.between(sa.bindparam("low", type_=sa.Date), sa.bindparam("high", type_=sa.Date)))
+    if of_one_commune:
+        select = select.where(model.commune_id == sa.bindparam("commune_id"))
+    return select.group_by(*([model.commune_id] if per_commune else []), when)
 
 
 def _next_month(day: date) -> date:
