@@ -744,18 +744,20 @@ def _topic_rows_statement(of_one_commune: bool) -> sa.Select:
 
 def newly_trained_between(start: date, end: date, commune_id: int | None = None) -> int:
     """Households trained for the first time between two dates (inclusive)."""
-    statement = _NEWLY_TRAINED_BETWEEN[commune_id is not None]
+    statement = _newly_trained_statement(commune_id is not None)
     return int(db.session.scalar(statement, {"start": start, "end": end, "commune_id": commune_id}))
 
 
-# Built once, with and without a commune: building it cost more than running it.
-_NEWLY_TRAINED_BETWEEN = {
-    of_one_commune: sa.select(sa.func.coalesce(sa.func.sum(CommuneDay.newly_trained), 0)).where(
-        CommuneDay.day.between(sa.bindparam("start", type_=sa.Date), sa.bindparam("end", type_=sa.Date)),
-        *([CommuneDay.commune_id == sa.bindparam("commune_id")] if of_one_commune else []),
+@cache
+def _newly_trained_statement(of_one_commune: bool) -> sa.Select:
+    """Built once: building it cost more than running it."""
+    select = sa.select(sa.func.coalesce(sa.func.sum(CommuneDay.newly_trained), 0))
+    select = select.where(
+        CommuneDay.day.between(sa.bindparam("start", type_=sa.Date), sa.bindparam("end", type_=sa.Date))
     )
-    for of_one_commune in (False, True)
-}
+    if of_one_commune:
+        select = select.where(CommuneDay.commune_id == sa.bindparam("commune_id"))
+    return select
 
 
 def monthly(start: date, end: date, commune_id: int | None = None) -> list[tuple[date, int, int]]:
