@@ -114,16 +114,12 @@ def answering(steps: list[Add | Teach], connection) -> list[list[tuple]]:
         return answers
     for number in written:
         step = steps[number]
-        if isinstance(step, Teach):
-            rows = connection.execute(_TEACH, {"households": step.households, "topics": step.topics})
-        else:
-            statement = _add_returning(*_shape(step)[1:])
-            rows = connection.execute(statement, {"rows": json.dumps(_values(step), default=date.isoformat)})
-        answers[number] = [tuple(row) for row in rows]
+        statement = _TEACH if isinstance(step, Teach) else _add_returning(*_shape(step)[1:])
+        answers[number] = [tuple(row) for row in connection.execute(statement, _answering_parameters(step))]
     return answers
 
 
-def _answering_parameters(step: Add | Teach, prefix: str) -> dict:
+def _answering_parameters(step: Add | Teach, prefix: str = "") -> dict:
     if isinstance(step, Teach):
         return {prefix + "households": step.households, prefix + "topics": step.topics}
     return {prefix + "rows": json.dumps(_values(step), default=date.isoformat)}
